@@ -1,0 +1,73 @@
+"""socialwrite: post to many social platforms at once, from async Python.
+
+```python
+import socialwrite
+
+async with socialwrite.AsyncClient() as client:
+    result = await client.write(platforms=["x", "bluesky"], content={"text": "Hello"})
+    for r in result.results:
+        print(r.platform, r.url or r.error)
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import events
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    MediaUploadError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    SocialWriteError,
+    UnprocessableEntityError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+)
+from ._models import Content, Media, PlatformResult, WriteResult
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "Content",
+    "InternalServerError",
+    "Media",
+    "MediaUploadError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "PlatformResult",
+    "RateLimitError",
+    "SocialWriteError",
+    "UnprocessableEntityError",
+    "UnsupportedMediaTypeError",
+    "ValidationError",
+    "WriteResult",
+    "events",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version  # noqa: PLC0415 - only when asked
+
+        return version("socialwrite")
+    msg = f"module 'socialwrite' has no attribute {name!r}"
+    raise AttributeError(msg)

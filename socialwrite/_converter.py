@@ -1,0 +1,237 @@
+"""The ONE cattrs converter of socialwrite; every hook is registered here at import.
+
+Strict about what we send, tolerant about what we receive: unknown fields of an
+answer are kept in ``extra``, optional fields may be absent, but a field that is
+present with the wrong type is an error (``APIResponseValidationError`` at the
+call site), never a silent coercion (``"false"`` is not ``True``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from cattrs.preconf.json import make_converter
+
+from ._models import PlatformResult, WriteResult
+
+__all__ = [
+    "ResponseShapeError",
+    "converter",
+    "dumps",
+    "loads",
+    "parse_datetime",
+    "structure",
+    "unstructure_platform_result",
+    "unstructure_write_result",
+]
+
+T = TypeVar("T")
+
+
+class ResponseShapeError(ValueError):
+    """A decoded answer does not have the protocol's shape (turned into an API error)."""
+
+
+converter = make_converter()
+
+
+def loads(data: bytes | str) -> Any:
+    """Decode JSON with every non-integer number as an exact ``Decimal``."""
+    return json.loads(data, parse_float=Decimal)
+
+
+class _Encoder(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        if isinstance(o, Decimal):
+            # float's repr is the shortest text that round-trips, so Decimal("0.015")
+            # is written as 0.015: exact for every amount with up to 15 digits.
+            return float(o)
+        if isinstance(o, datetime):
+            return format_datetime(o)
+        return super().default(o)
+
+
+def dumps(obj: Any) -> str:
+    """Encode to compact JSON, writing ``Decimal`` as a JSON number."""
+    return json.dumps(obj, cls=_Encoder, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_datetime(value: object, field: str = "published_at") -> datetime:
+    """Parse an ISO 8601 / RFC 3339 timestamp into a timezone-aware ``datetime``.
+
+    ``Z`` is accepted on every Python version; a timestamp without an offset
+    is taken as UTC, which is what every known server means by it.
+    """
+    if not isinstance(value, str):
+        msg = f"{field} must be a string timestamp, got {type(value).__name__}"
+        raise ResponseShapeError(msg)
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"{field} is not an ISO 8601 timestamp: {value[:64]!r}"
+        raise ResponseShapeError(msg) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def format_datetime(value: datetime) -> str:
+    """Format an aware ``datetime`` as RFC 3339, with ``Z`` for UTC."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _expect_mapping(obj: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping):
+        msg = f"{what} must be a JSON object, got {type(obj).__name__}"
+        raise ResponseShapeError(msg)
+    return obj
+
+
+def _optional_str(obj: Mapping[str, Any], key: str, what: str) -> str | None:
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    msg = f"{what}.{key} must be a string or null, got {type(value).__name__}"
+    raise ResponseShapeError(msg)
+
+
+_PLATFORM_RESULT_FIELDS = frozenset(
+    {"platform", "success", "post_id", "url", "error", "error_code", "published_at"}
+)
+# Fields of a streamed ``result`` event that the stream itself consumes.
+_EVENT_ONLY_FIELDS = frozenset({"index"})
+
+
+def structure_platform_result(obj: object, what: str = "result") -> PlatformResult:
+    """Decode one platform's result, keeping unknown fields in ``extra``."""
+    data = _expect_mapping(obj, what)
+    platform = data.get("platform")
+    if not isinstance(platform, str):
+        msg = f"{what}.platform must be a string, got {type(platform).__name__}"
+        raise ResponseShapeError(msg)
+    success = data.get("success")
+    if not isinstance(success, bool):
+        msg = f"{what}.success must be true or false, got {type(success).__name__}"
+        raise ResponseShapeError(msg)
+    published_raw = data.get("published_at")
+    published_at = (
+        None if published_raw is None else parse_datetime(published_raw, f"{what}.published_at")
+    )
+    extra = {
+        k: v
+        for k, v in data.items()
+        if k not in _PLATFORM_RESULT_FIELDS and k not in _EVENT_ONLY_FIELDS
+    }
+    return PlatformResult(
+        platform=platform,
+        success=success,
+        post_id=_optional_str(data, "post_id", what),
+        url=_optional_str(data, "url", what),
+        error=_optional_str(data, "error", what),
+        error_code=_optional_str(data, "error_code", what),
+        published_at=published_at,
+        extra=extra,
+    )
+
+
+def _to_decimal(value: object, what: str) -> Decimal:
+    if isinstance(value, bool):
+        msg = f"{what} must be a number, got bool"
+        raise ResponseShapeError(msg)
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            msg = f"{what} is not a decimal number: {value[:32]!r}"
+            raise ResponseShapeError(msg) from None
+    else:
+        msg = f"{what} must be a number, got {type(value).__name__}"
+        raise ResponseShapeError(msg)
+    if not result.is_finite():
+        msg = f"{what} must be a finite number"
+        raise ResponseShapeError(msg)
+    return result
+
+
+_WRITE_RESULT_FIELDS = frozenset({"results", "credits_used"})
+
+
+def structure_write_result(
+    obj: object, *, idempotency_key: str | None = None, request_id: str | None = None
+) -> WriteResult:
+    """Decode the aggregate answer (the plain JSON answer, or a ``done`` event's data)."""
+    data = _expect_mapping(obj, "answer")
+    raw_results = data.get("results")
+    if not isinstance(raw_results, list):
+        msg = f"answer.results must be a list, got {type(raw_results).__name__}"
+        raise ResponseShapeError(msg)
+    results = tuple(
+        structure_platform_result(item, f"results[{i}]") for i, item in enumerate(raw_results)
+    )
+    credits_raw = data.get("credits_used", 0)
+    credits_used = _to_decimal(0 if credits_raw is None else credits_raw, "credits_used")
+    extra = {k: v for k, v in data.items() if k not in _WRITE_RESULT_FIELDS}
+    return WriteResult(
+        results=results,
+        credits_used=credits_used,
+        idempotency_key=idempotency_key,
+        request_id=request_id,
+        extra=extra,
+    )
+
+
+def unstructure_platform_result(result: PlatformResult) -> dict[str, Any]:
+    """Encode one result in the protocol's shape (optional fields only when set)."""
+    out: dict[str, Any] = {
+        "platform": result.platform,
+        "success": result.success,
+        "post_id": result.post_id,
+        "url": result.url,
+        "error": result.error,
+    }
+    if result.error_code is not None:
+        out["error_code"] = result.error_code
+    if result.published_at is not None:
+        out["published_at"] = format_datetime(result.published_at)
+    for key, value in result.extra.items():
+        out.setdefault(key, value)
+    return out
+
+
+def unstructure_write_result(result: WriteResult) -> dict[str, Any]:
+    """Encode the aggregate in exactly the protocol's JSON shape."""
+    out: dict[str, Any] = {
+        "results": [unstructure_platform_result(r) for r in result.results],
+        "credits_used": result.credits_used,
+    }
+    for key, value in result.extra.items():
+        out.setdefault(key, value)
+    return out
+
+
+converter.register_structure_hook(PlatformResult, lambda obj, _: structure_platform_result(obj))
+converter.register_structure_hook(WriteResult, lambda obj, _: structure_write_result(obj))
+converter.register_unstructure_hook(PlatformResult, unstructure_platform_result)
+converter.register_unstructure_hook(WriteResult, unstructure_write_result)
+converter.register_structure_hook(datetime, lambda obj, _: parse_datetime(obj, "timestamp"))
+converter.register_unstructure_hook(datetime, format_datetime)
+converter.register_structure_hook(Decimal, lambda obj, _: _to_decimal(obj, "number"))
+
+
+def structure(obj: object, cls: type[T]) -> T:
+    """Structure ``obj`` as ``cls`` with the one converter."""
+    return converter.structure(obj, cls)

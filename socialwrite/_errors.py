@@ -1,0 +1,289 @@
+"""The socialwrite error tree, and the one table that maps HTTP statuses to it.
+
+```
+SocialWriteError
+├── ValidationError            (also a ValueError; raised before any request)
+├── MediaUploadError           (names the file; carries the cause)
+└── APIError
+    ├── APIConnectionError
+    │   └── APITimeoutError
+    ├── APIResponseValidationError   (the server's answer did not parse)
+    └── APIStatusError               (status_code, code, message, request_id)
+        ├── BadRequestError 400
+        │   ├── PayloadTooLargeError 413
+        │   └── UnsupportedMediaTypeError 415
+        ├── AuthenticationError 401
+        ├── PermissionDeniedError 403
+        ├── NotFoundError 404
+        ├── ConflictError 409
+        ├── UnprocessableEntityError 422
+        ├── RateLimitError 429   (retry_after: float seconds or None)
+        └── InternalServerError 5xx
+```
+
+No message or ``repr`` here ever holds the API key: errors are built from the
+server's error body and from URLs that carry no credentials.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "MediaUploadError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "SocialWriteError",
+    "UnprocessableEntityError",
+    "UnsupportedMediaTypeError",
+    "ValidationError",
+    "status_error_class",
+]
+
+
+class SocialWriteError(Exception):
+    """Base class of every error socialwrite raises on purpose."""
+
+    message: str
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class ValidationError(SocialWriteError, ValueError):
+    """Input the SDK refuses before sending anything.
+
+    Attributes:
+        param: the offending field, in the protocol's notation
+            (``platforms[1]``, ``content.media[0]``, ``options.instagram``).
+        message: what is wrong and how to fix it.
+    """
+
+    param: str | None
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+    def __str__(self) -> str:
+        if self.param is None:
+            return self.message
+        return f"{self.param}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"ValidationError({self.message!r}, param={self.param!r})"
+
+
+class MediaUploadError(SocialWriteError):
+    """A local media file could not be uploaded; nothing was published.
+
+    Attributes:
+        source: the local path that failed.
+        cause: the underlying error (also set as ``__cause__``).
+    """
+
+    source: str
+    cause: BaseException | None
+
+    def __init__(
+        self, message: str, *, source: str | os.PathLike[str], cause: BaseException | None = None
+    ) -> None:
+        super().__init__(message)
+        self.source = os.fspath(source)
+        self.cause = cause
+
+
+class APIError(SocialWriteError):
+    """Anything that went wrong talking to the API.
+
+    Attributes:
+        method: the HTTP method of the request that failed, when known.
+        url: the URL of that request (never with credentials in it), when known.
+    """
+
+    method: str | None
+    url: str | None
+
+    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+
+
+class APIConnectionError(APIError):
+    """The request could not be sent, or the connection broke before an answer."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out (connecting, reading, or in total)."""
+
+
+class APIResponseValidationError(APIError):
+    """The server answered, but its answer is not what the protocol says.
+
+    Attributes:
+        status_code: the HTTP status of that answer.
+        request_id: the ``X-Request-Id`` of that answer, if any.
+    """
+
+    status_code: int | None
+    request_id: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.request_id = request_id
+
+
+class APIStatusError(APIError):
+    """The API answered with an error status (4xx or 5xx).
+
+    Attributes:
+        status_code: the HTTP status.
+        type: the error body's ``type`` (``invalid_request_error``, ...).
+        code: the error body's machine-readable ``code``, if any.
+        message: the error body's human-readable ``message``.
+        param: the request field the error is about, if any.
+        request_id: the answer's ``X-Request-Id`` header, for support requests.
+        body: the whole decoded error body (a mapping), or ``None``.
+    """
+
+    status_code: int
+    type: str | None
+    code: str | None
+    param: str | None
+    request_id: str | None
+    body: Mapping[str, Any] | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        type: str | None = None,  # noqa: A002 - the protocol's own field name
+        code: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+        body: Mapping[str, Any] | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.type = type
+        self.code = code
+        self.param = param
+        self.request_id = request_id
+        self.body = body
+
+    def __str__(self) -> str:
+        parts = [f"{self.status_code}"]
+        if self.code:
+            parts.append(self.code)
+        text = f"[{' '.join(parts)}] {self.message}"
+        if self.param:
+            text += f" (param: {self.param})"
+        if self.request_id:
+            text += f" (request id: {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code!r}, code={self.code!r}, "
+            f"message={self.message!r}, param={self.param!r}, request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed; nothing was published."""
+
+
+class PayloadTooLargeError(BadRequestError):
+    """413: a media file is over the service's size limit."""
+
+
+class UnsupportedMediaTypeError(BadRequestError):
+    """415: a media file's type is not an image or video the service accepts."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the API key may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the resource does not exist (or has expired)."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's state (e.g. an upload offset)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: well-formed but refused (e.g. ``idempotency_key_reused``, ``checksum_mismatch``)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests.
+
+    Attributes:
+        retry_after: seconds the server asked to wait (from ``Retry-After``), or ``None``.
+    """
+
+    retry_after: float | None
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the service failed; retrying with the same idempotency key is safe."""
+
+
+_STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    415: UnsupportedMediaTypeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """Return the error class for an HTTP error status (the one mapping table)."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status_code, APIStatusError)

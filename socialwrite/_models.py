@@ -1,0 +1,189 @@
+"""The public data classes: what a write sends (``Content``, ``Media``) and gets back.
+
+Every class is a frozen, keyword-only attrs class. Converting to and from the
+wire format is the job of the one converter in ``_converter.py``; nothing here
+parses JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeAlias, Union
+
+import attrs
+
+from ._errors import ValidationError
+
+__all__ = ["Content", "Media", "MediaInput", "PlatformResult", "WriteResult"]
+
+
+@attrs.frozen(kw_only=True)
+class Media:
+    """One media item of a post: a URL passed through, or a local file to upload.
+
+    Args:
+        source: an absolute ``http(s)`` URL, or a local path (``str`` or
+            ``os.PathLike``). Local files are uploaded before the write.
+        alt_text: the description for screen readers, for this item only.
+        content_type: the MIME type, when the file name does not tell it.
+
+    Example:
+        >>> Media(source="chart.jpg", alt_text="S&P 500, up 2% today")
+        Media(source='chart.jpg', alt_text='S&P 500, up 2% today', content_type=None)
+    """
+
+    source: str | os.PathLike[str]
+    alt_text: str | None = None
+    content_type: str | None = None
+
+
+MediaInput: TypeAlias = Union[str, "os.PathLike[str]", Media]
+"""What ``content.media`` accepts per item: a URL, a local path, or a ``Media``."""
+
+
+def _to_media_tuple(value: MediaInput | Iterable[MediaInput] | None) -> tuple[MediaInput, ...]:
+    """Normalise ``media`` to a tuple: one item or many, ``None`` for none."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, os.PathLike, Media)):
+        return (value,)
+    if isinstance(value, (bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        msg = (
+            "must be a URL, a local path, a Media, or a list of them, "
+            f"not {type(value).__name__}"
+        )
+        raise ValidationError(msg, param="content.media")
+    return tuple(value)
+
+
+def _to_alt_text(value: str | Iterable[str] | None) -> str | tuple[str, ...] | None:
+    """Normalise ``alt_text``: one string for all media, or one per item."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        msg = f"must be a string or a list of strings, not {type(value).__name__}"
+        raise ValidationError(msg, param="content.alt_text")
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class Content:
+    """What to post: text, media, or both.
+
+    Args:
+        text: the post's text. The service formats and truncates it per
+            platform (see ``socialwrite.preview`` to see the result beforehand).
+        media: one item or a list; each a URL, a local path, or a ``Media``.
+        alt_text: one description for all media, or a list with one per item.
+
+    Example:
+        >>> Content(text="Markets today 📈", media=["chart.jpg"], alt_text=["A chart"])
+        Content(text='Markets today 📈', media=('chart.jpg',), alt_text=('A chart',))
+    """
+
+    text: str | None = None
+    media: tuple[MediaInput, ...] = attrs.field(default=(), converter=_to_media_tuple)
+    alt_text: str | tuple[str, ...] | None = attrs.field(default=None, converter=_to_alt_text)
+
+
+@attrs.frozen(kw_only=True)
+class PlatformResult:
+    """The outcome of a write on one platform.
+
+    Attributes:
+        platform: the platform id (``"x"``, ``"instagram"``, ...).
+        success: whether the post was published there.
+        post_id: the platform's id of the post, on success.
+        url: the post's public URL, on success.
+        error: a human-readable reason, on failure.
+        error_code: a stable machine-readable reason (``media_required``,
+            ``platform_not_connected``, ...), when the server gives one.
+        published_at: when it was published (timezone-aware), when known.
+        extra: fields the server sent that this version does not know,
+            kept rather than dropped.
+    """
+
+    platform: str
+    success: bool
+    post_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+    published_at: datetime | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict, hash=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class WriteResult:
+    """The aggregate answer of a write: one ``PlatformResult`` per platform.
+
+    Attributes:
+        results: one result per platform, in the order the platforms were given.
+        credits_used: the credits charged, exact (``Decimal("0.015")``).
+        idempotency_key: the key this write was sent with (the same on
+            every retry): keep it to prove what was posted.
+        request_id: the server's ``X-Request-Id`` of the answer, when given.
+        retries: how many retries the write took (0 when the first try answered).
+        extra: top-level fields the server sent that this version does not know.
+
+    Example:
+        >>> result = await client.write(platforms=["x"], content={"text": "hi"})  # doctest: +SKIP
+        >>> result.ok, result["x"].url  # doctest: +SKIP
+        (True, 'https://x.com/sandbox/status/1861...')
+    """
+
+    results: tuple[PlatformResult, ...]
+    credits_used: Decimal
+    idempotency_key: str | None = None
+    request_id: str | None = attrs.field(default=None, eq=False)
+    retries: int = attrs.field(default=0, eq=False)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, hash=False, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when every platform succeeded."""
+        return all(r.success for r in self.results)
+
+    @property
+    def succeeded(self) -> tuple[PlatformResult, ...]:
+        """The results that succeeded, in request order."""
+        return tuple(r for r in self.results if r.success)
+
+    @property
+    def failed(self) -> tuple[PlatformResult, ...]:
+        """The results that failed, in request order."""
+        return tuple(r for r in self.results if not r.success)
+
+    def __getitem__(self, platform: str) -> PlatformResult:
+        """Return the result for ``platform``; ``KeyError`` when it was not in the write."""
+        for result in self.results:
+            if result.platform == platform:
+                return result
+        raise KeyError(platform)
+
+    def __iter__(self) -> Iterator[PlatformResult]:
+        """Iterate over the per-platform results, in request order."""
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the protocol's JSON answer as plain Python objects.
+
+        ``credits_used`` stays a ``Decimal`` and ``published_at`` becomes an
+        ISO 8601 string, so ``json.dumps(result.to_dict(), default=str)`` or
+        ``to_json()`` gives the wire format.
+        """
+        from ._converter import unstructure_write_result  # noqa: PLC0415 - import cycle
+
+        return unstructure_write_result(self)
+
+    def to_json(self) -> str:
+        """Return exactly the protocol's JSON answer (``{"results": [...], "credits_used": ...}``)."""
+        from ._converter import dumps  # noqa: PLC0415 - import cycle
+
+        return dumps(self.to_dict())
