@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 import attrs
 
-__all__ = ["RULES", "PlatformRules", "rules_for"]
+__all__ = ["RULES", "PlatformRules", "count_text", "format_text", "rules_for"]
 
 _MB = 1_000_000
 
@@ -83,3 +83,55 @@ RULES: Mapping[str, PlatformRules] = MappingProxyType({rules.id: rules for rules
 def rules_for(platform: str) -> PlatformRules | None:
     """Return the rules of ``platform``, or ``None`` for a platform not in the table."""
     return RULES.get(platform)
+
+
+# A first cut of the counting and truncation used by the sandbox; the exact
+# per-platform counters replace it.
+import unicodedata as _unicodedata
+
+import regex as _regex
+
+_URL = _regex.compile(r"https?://[^\s]+", _regex.IGNORECASE)
+_GRAPHEME = _regex.compile(r"\X")
+
+
+def _weight(ch: str) -> int:
+    cp = ord(ch)
+    if cp <= 4351 or 8192 <= cp <= 8205 or 8208 <= cp <= 8223 or 8242 <= cp <= 8247:
+        return 1
+    return 2
+
+
+def count_text(platform: str, text: str) -> int:
+    """Return the length of ``text`` as ``platform`` counts it."""
+    if platform == "x":
+        text = _unicodedata.normalize("NFC", text)
+        total = 0
+        pos = 0
+        for m in _URL.finditer(text):
+            total += sum(_weight(c) for c in text[pos : m.start()]) + 23
+            pos = m.end()
+        return total + sum(_weight(c) for c in text[pos:])
+    if platform == "bluesky":
+        return len(_GRAPHEME.findall(text))
+    if platform == "mastodon":
+        return len(_URL.sub("x" * 23, text))
+    return len(text)
+
+
+def format_text(platform: str, text: str) -> str:
+    """Return ``text`` as ``platform`` publishes it: cut with ``…`` when over the limit."""
+    rules = RULES.get(platform)
+    if rules is None or count_text(platform, text) <= rules.text_limit:
+        return text
+    spans = [(m.start(), m.end()) for m in _URL.finditer(text)]
+    bounds = [0]
+    for m in _GRAPHEME.finditer(text):
+        end = m.end()
+        if not any(s < end < e for s, e in spans):
+            bounds.append(end)
+    for end in reversed(bounds):
+        candidate = text[:end].rstrip() + "\u2026"
+        if count_text(platform, candidate) <= rules.text_limit:
+            return candidate
+    return "\u2026"
