@@ -1,0 +1,333 @@
+"""Incremental server-sent events decoder: bytes in, events out, no I/O.
+
+The streaming answer of ``POST /v1/social/write`` is a ``text/event-stream``.
+HTTP libraries hand us the body in arbitrary chunks, and their line readers
+are no help: aiohttp's ``readline`` stops at 64 KiB and knows nothing of a
+lone CR as a line end, while a ``done`` event carrying the results of twenty
+platforms can be far larger. So this module implements the WHATWG parsing
+rules (https://html.spec.whatwg.org/multipage/server-sent-events.html) itself,
+as a pure state machine that the transport feeds and the tests drive directly.
+
+Why bytes, not text, inside: CR and LF are single bytes that never occur inside
+a UTF-8 sequence, so lines can be cut in the byte stream and each piece decoded
+once, on its own. That gives the same text as decoding the whole stream first
+(an invalid or truncated sequence before a line end becomes U+FFFD either way),
+lets the size cap count real bytes, and leaves the line splitting to
+``bytes.splitlines``, which breaks at exactly CR, LF and CRLF in C.
+
+Why no quadratic work: each chunk is split once; the tail of an unfinished
+line is kept as a list of pieces and joined once, when its line end arrives;
+the ``data`` lines of an event are kept as a list and joined and decoded once,
+when the event is dispatched.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import attrs
+
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecodeError", "SSEDecoder", "ServerSentEvent"]
+
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+"""The default cap, in bytes, on one event's data and on any one line."""
+
+_BOM = b"\xef\xbb\xbf"
+_CR = 0x0D
+_LF = 0x0A
+
+
+class SSEDecodeError(ValueError):
+    """The event stream cannot be decoded safely (an event or line over the size cap).
+
+    Once a decoder has raised this error, every later call to it raises again:
+    the stream is no longer in a known state and must be abandoned.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class ServerSentEvent:
+    r"""One dispatched server-sent event.
+
+    Args:
+        event: the event type; ``"message"`` when the event had no ``event`` field.
+        data: the ``data`` lines of the event, joined with ``"\n"``.
+        id: the last event id in effect when the event was dispatched: the
+            value of the latest valid ``id`` field of the stream, even one sent
+            with an earlier event, ``""`` once the server reset it with an empty
+            ``id`` field, and ``None`` while the stream has sent none.
+        retry: the reconnection time in milliseconds from a valid ``retry``
+            field of this event, or ``None``.
+
+    Example:
+        >>> ServerSentEvent(event="done", data="{}", id="4")
+        ServerSentEvent(event='done', data='{}', id='4', retry=None)
+    """
+
+    event: str = "message"
+    data: str
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    r"""Turn the bytes of one ``text/event-stream`` body into events, incrementally.
+
+    Feed it the body's chunks as they arrive, whatever their boundaries; it
+    returns each event as soon as its terminating blank line is complete.
+    It is not thread-safe and holds no I/O resources.
+
+    Args:
+        max_event_size: the cap, in bytes, on the joined ``data`` of one event
+            and on any single line. Going over it raises `SSEDecodeError`, so a
+            misbehaving server cannot make the client buffer without bound.
+
+    Raises:
+        ValueError: if ``max_event_size`` is not positive.
+
+    Example:
+        >>> decoder = SSEDecoder()
+        >>> decoder.feed(b"id: 1\nevent: status\ndata: {}\n")
+        []
+        >>> decoder.feed(b"\n")
+        [ServerSentEvent(event='status', data='{}', id='1', retry=None)]
+        >>> decoder.close()
+        []
+    """
+
+    __slots__ = (
+        "_closed",
+        "_data",
+        "_data_size",
+        "_event_retry",
+        "_event_type",
+        "_failure",
+        "_id_buffer",
+        "_last_event_id",
+        "_max_event_size",
+        "_partial",
+        "_partial_size",
+        "_retry",
+        "_skip_lf",
+        "_start_bytes",
+    )
+
+    def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        if max_event_size <= 0:
+            msg = f"max_event_size must be a positive number of bytes, not {max_event_size!r}"
+            raise ValueError(msg)
+        self._max_event_size = max_event_size
+        # The first bytes of the stream, held back until we know whether they
+        # are a BOM; None once the stream start has been handled.
+        self._start_bytes: bytes | None = b""
+        # A chunk ended with CR: an LF opening the next chunk belongs to it.
+        self._skip_lf = False
+        # Pieces of the line still waiting for its line end.
+        self._partial: list[bytes] = []
+        self._partial_size = 0
+        self._data: list[bytes] = []
+        # Bytes of the joined data so far, plus one (a separator per line).
+        self._data_size = 0
+        self._event_type = b""
+        self._event_retry: int | None = None
+        self._id_buffer: str | None = None
+        self._last_event_id: str | None = None
+        self._retry: int | None = None
+        self._failure: str | None = None
+        self._closed = False
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The last event id of the stream, to send as ``Last-Event-ID`` when resuming.
+
+        Set when an event is dispatched, from the latest valid ``id`` field
+        (a blank line after an ``id`` field with no ``data`` sets it too, as the
+        spec says). ``None`` while the stream has sent no ``id`` field.
+        """
+        return self._last_event_id
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time in milliseconds of the latest valid ``retry`` field, or None."""
+        return self._retry
+
+    @property
+    def max_event_size(self) -> int:
+        """The cap, in bytes, on one event's data and on any single line."""
+        return self._max_event_size
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Decode the next chunk of the stream.
+
+        Args:
+            chunk: the next bytes of the body, of any length, cut anywhere
+                (inside a line, between CR and LF, inside a UTF-8 sequence).
+
+        Returns:
+            The events this chunk completed, in stream order (often none).
+
+        Raises:
+            SSEDecodeError: an event's data or a line is over ``max_event_size``,
+                or the decoder already failed.
+            RuntimeError: the decoder was closed.
+        """
+        if self._failure is not None:
+            raise SSEDecodeError(self._failure)
+        if self._closed:
+            msg = "this SSEDecoder was closed; decode a new stream with a new SSEDecoder"
+            raise RuntimeError(msg)
+        if not chunk:
+            return []
+        if self._start_bytes is not None:
+            start = self._start_bytes + chunk if self._start_bytes else chunk
+            if len(start) < len(_BOM) and _BOM.startswith(start):
+                self._start_bytes = start
+                return []
+            self._start_bytes = None
+            chunk = start[len(_BOM) :] if start.startswith(_BOM) else start
+            if not chunk:
+                return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk[0] == _LF:
+                chunk = chunk[1:]
+                if not chunk:
+                    return []
+
+        lines = chunk.splitlines()
+        last_byte = chunk[-1]
+        tail: bytes | None = None
+        if last_byte == _CR:
+            self._skip_lf = True
+        elif last_byte != _LF:
+            tail = lines.pop()
+
+        events: list[ServerSentEvent] = []
+        if lines:
+            if self._partial:
+                self._partial.append(lines[0])
+                lines[0] = b"".join(self._partial)
+                self._partial = []
+                self._partial_size = 0
+                if len(lines[0]) > self._max_event_size:
+                    self._fail_line(len(lines[0]))
+            if len(chunk) > self._max_event_size:
+                for line in lines:
+                    if len(line) > self._max_event_size:
+                        self._fail_line(len(line))
+            self._process(lines, events)
+        if tail is not None:
+            self._partial.append(tail)
+            self._partial_size += len(tail)
+            if self._partial_size > self._max_event_size:
+                self._fail_line(self._partial_size, unfinished=True)
+        return events
+
+    def close(self) -> list[ServerSentEvent]:
+        """End the stream and discard what is left unfinished.
+
+        As the spec says, an event whose terminating blank line never came is
+        not dispatched, and neither is an unterminated last line. Every line
+        that did end (even with a lone CR at the very end of the stream) was
+        already processed by `feed`, so nothing complete is ever lost here.
+
+        Returns:
+            The events completed at the end of the stream: always an empty list
+            with this decoder, which dispatches each event as soon as its blank
+            line ends; kept so callers can treat every decoder step alike.
+
+        Raises:
+            SSEDecodeError: the decoder already failed.
+        """
+        if self._failure is not None:
+            raise SSEDecodeError(self._failure)
+        self._closed = True
+        self._start_bytes = None
+        self._skip_lf = False
+        self._partial = []
+        self._partial_size = 0
+        self._reset_event()
+        return []
+
+    def _process(self, lines: list[bytes], events: list[ServerSentEvent]) -> None:
+        """Interpret complete lines, appending each dispatched event to ``events``."""
+        # Hot loop: local names and inline field handling keep it cheap.
+        data = self._data
+        for line in lines:
+            if not line:
+                self._last_event_id = self._id_buffer
+                if data:
+                    events.append(self._build_event(data))
+                    data = self._data = []
+                    self._data_size = 0
+                self._event_type = b""
+                self._event_retry = None
+                continue
+            colon = line.find(b":")
+            if colon == 0:
+                continue
+            if colon < 0:
+                name = line
+                value = b""
+            else:
+                name = line[:colon]
+                value = line[colon + 2 :] if line.startswith(b" ", colon + 1) else line[colon + 1 :]
+            if name == b"data":
+                data.append(value)
+                self._data_size += len(value) + 1
+                if self._data_size - 1 > self._max_event_size:
+                    self._fail_event(self._data_size - 1)
+            elif name == b"event":
+                self._event_type = value
+            elif name == b"id":
+                if b"\x00" not in value:
+                    self._id_buffer = value.decode("utf-8", "replace")
+            elif name == b"retry" and value.isdigit():
+                try:
+                    retry = int(value)
+                except ValueError:
+                    # Beyond Python's int-from-string digit limit: no sane
+                    # reconnection time, so ignore it like any invalid retry.
+                    continue
+                self._retry = self._event_retry = retry
+
+    def _build_event(self, data: list[bytes]) -> ServerSentEvent:
+        """Make the event of the data lines gathered since the last dispatch."""
+        raw = data[0] if len(data) == 1 else b"\n".join(data)
+        event_type = self._event_type
+        return ServerSentEvent(
+            event=event_type.decode("utf-8", "replace") if event_type else "message",
+            data=raw.decode("utf-8", "replace"),
+            id=self._id_buffer,
+            retry=self._event_retry,
+        )
+
+    def _reset_event(self) -> None:
+        """Forget the event being gathered."""
+        self._data = []
+        self._data_size = 0
+        self._event_type = b""
+        self._event_retry = None
+
+    def _fail_line(self, size: int, *, unfinished: bool = False) -> NoReturn:
+        """Fail the decoder because one line is over the cap."""
+        what = f"an unfinished line of {size} bytes so far" if unfinished else f"a {size}-byte line"
+        self._fail(
+            f"server-sent event stream has {what}, over the cap of "
+            f"{self._max_event_size} bytes (raise max_event_size to accept it)"
+        )
+
+    def _fail_event(self, size: int) -> NoReturn:
+        """Fail the decoder because one event's data is over the cap."""
+        self._fail(
+            f"server-sent event has at least {size} bytes of data, over the cap of "
+            f"{self._max_event_size} bytes (raise max_event_size to accept it)"
+        )
+
+    def _fail(self, message: str) -> NoReturn:
+        """Remember the failure, drop the buffers, and raise."""
+        self._failure = message
+        self._partial = []
+        self._partial_size = 0
+        self._reset_event()
+        raise SSEDecodeError(message)
