@@ -1,0 +1,80 @@
+"""How one sandbox behaves: its API key, per-platform latency, what is connected.
+
+A frozen value, so that a running sandbox's behaviour cannot change under a
+test's feet; a test that wants other behaviour starts another sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from ._protocol import IDEMPOTENCY_TTL_SECONDS
+
+__all__ = ["SandboxConfig"]
+
+
+def _freeze_latency(value: Mapping[str, float]) -> Mapping[str, float]:
+    return MappingProxyType({str(platform): float(seconds) for platform, seconds in value.items()})
+
+
+def _check_latency(_instance: Any, _attribute: Any, value: Mapping[str, float]) -> None:
+    for platform, seconds in value.items():
+        if seconds < 0:
+            msg = f"latency[{platform!r}] must be 0 or more seconds, got {seconds}"
+            raise ValueError(msg)
+
+
+def _check_positive(_instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if value <= 0:
+        msg = f"{attribute.name} must be more than 0 seconds, got {value}"
+        raise ValueError(msg)
+
+
+def _check_api_key(_instance: Any, _attribute: Any, value: str) -> None:
+    if not value or not all("!" <= char <= "~" for char in value):
+        msg = "api_key must be a non-empty string of printable ASCII characters without spaces"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class SandboxConfig:
+    """The behaviour of a :class:`~socialwrite.sandbox.Sandbox`.
+
+    Attributes:
+        api_key: the only key the sandbox accepts (``Authorization: Bearer <api_key>``).
+        latency: seconds each platform takes to publish, by platform id; platforms
+            not listed take 0. Instagram, TikTok and YouTube spend it "processing"
+            their media, with progress events.
+        not_connected: platform ids whose account is not connected: they fail with
+            ``platform_not_connected``.
+        seed: the seed of the post ids: the same writes, in the same order, on a
+            fresh sandbox with the same seed get the same ids and URLs.
+        ping_interval: seconds of silence after which a stream gets a ``: ping``
+            comment, so that proxies and clients keep it open.
+        handle: the account name that appears in post URLs (``x.com/<handle>/...``).
+        idempotency_ttl: seconds an ``Idempotency-Key`` is remembered (24 hours,
+            as the protocol says; shorter only to test expiry).
+
+    Example:
+        ```python
+        config = SandboxConfig(latency={"instagram": 1.0}, not_connected={"tiktok"})
+        ```
+    """
+
+    api_key: str = attrs.field(default="sandbox", validator=_check_api_key)
+    latency: Mapping[str, float] = attrs.field(
+        factory=dict, converter=_freeze_latency, validator=_check_latency
+    )
+    not_connected: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    seed: int = 0
+    ping_interval: float = attrs.field(default=15.0, validator=_check_positive)
+    handle: str = "sandbox"
+    idempotency_ttl: float = attrs.field(default=IDEMPOTENCY_TTL_SECONDS, validator=_check_positive)
+
+    def latency_of(self, platform: str) -> float:
+        """Return the seconds ``platform`` takes to publish (0 when not configured)."""
+        return self.latency.get(platform, 0.0)

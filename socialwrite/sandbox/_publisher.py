@@ -1,0 +1,311 @@
+"""The simulated publish: one task per platform, events as they happen.
+
+Each platform of a write publishes concurrently. It first fails fast for what
+a real service knows at once (a platform it does not know, an account not
+connected, media required but absent: read from the platform rules table,
+never repeated here), then spends its configured latency, "processing" its
+media first where the real platform does, and finally publishes: the post is
+recorded in the ledger with the text ``socialwrite.platforms.format_text``
+gives for that platform.
+
+Post ids and URLs have each platform's real shape and are derived from the
+seed, the write's number and the platform (not from the clock or the order in
+which concurrent tasks finish), so the same writes on a fresh sandbox with the
+same seed get the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import anyio
+import attrs
+
+from socialwrite.platforms import RULES, format_text, rules_for
+
+from ._config import SandboxConfig
+from ._ledger import Ledger, PublishedPost, rfc3339
+from ._protocol import CREDIT_PER_SUCCESS, ProtocolError, render_decimal
+from ._runs import WriteRun
+from ._validation import WriteRequest
+
+__all__ = ["PostIdentity", "WriteJob", "identity_for", "render_answer", "run_write"]
+
+# The platforms whose real APIs take a while to process uploaded media before
+# the post exists, and report progress while they do.
+_PROCESSES_MEDIA = frozenset({"instagram", "tiktok", "youtube"})
+_PROCESSING_STEPS = 4
+
+_logger = logging.getLogger("socialwrite.sandbox")
+
+_BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_BASE32_SORTABLE = "234567abcdefghijklmnopqrstuvwxyz"
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_SUBREDDIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}")
+
+
+@attrs.frozen
+class PostIdentity:
+    """The id and URL a post gets if it is published.
+
+    Attributes:
+        post_id: the platform's id for the post.
+        url: the post's public URL.
+    """
+
+    post_id: str
+    url: str
+
+
+class _Digits:
+    """Deterministic numbers and strings drawn from a hash of a label."""
+
+    def __init__(self, label: str) -> None:
+        self._value: int = int.from_bytes(hashlib.sha256(label.encode()).digest(), "big")
+
+    def number(self, digits: int) -> int:
+        """A number with exactly ``digits`` decimal digits."""
+        low: int = 10 ** (digits - 1)
+        return low + self._value % (9 * low)
+
+    def text(self, alphabet: str, length: int) -> str:
+        """A string of ``length`` characters from ``alphabet``."""
+        value = self._value
+        chars = []
+        for _ in range(length):
+            value, remainder = divmod(value, len(alphabet))
+            chars.append(alphabet[remainder])
+        return "".join(chars)
+
+
+def _encode(number: int, alphabet: str) -> str:
+    chars = []
+    while number:
+        number, remainder = divmod(number, len(alphabet))
+        chars.append(alphabet[remainder])
+    return "".join(reversed(chars)) or alphabet[0]
+
+
+def identity_for(
+    platform: str,
+    *,
+    seed: int,
+    write_number: int,
+    handle: str,
+    options: Mapping[str, Any],
+) -> PostIdentity:
+    """Return the deterministic id and URL of ``platform``'s post for one write.
+
+    Args:
+        platform: a platform id from the rules table.
+        seed: the sandbox's seed.
+        write_number: the write's number on this sandbox, from 1.
+        handle: the account name shown in URLs.
+        options: this platform's options (Reddit posts to ``subreddit`` if given).
+    """
+    draw = _Digits(f"{seed}/{write_number}/{platform}")
+    account = _Digits(f"{seed}/{handle}/{platform}")
+    if platform == "x":
+        post_id = str(draw.number(19))
+        return PostIdentity(post_id, f"https://x.com/{handle}/status/{post_id}")
+    if platform in {"instagram", "threads"}:
+        # Both derive the URL's shortcode from the media id, as Meta does.
+        media_id = draw.number(19)
+        shortcode = _encode(media_id, _BASE64URL)
+        if platform == "instagram":
+            return PostIdentity(str(media_id), f"https://www.instagram.com/p/{shortcode}/")
+        return PostIdentity(str(media_id), f"https://www.threads.com/@{handle}/post/{shortcode}")
+    if platform == "linkedin":
+        urn = f"urn:li:share:{draw.number(19)}"
+        return PostIdentity(urn, f"https://www.linkedin.com/feed/update/{urn}/")
+    if platform == "bluesky":
+        rkey = draw.text(_BASE32_SORTABLE[:16], 1) + draw.text(_BASE32_SORTABLE, 12)
+        did = "did:plc:" + account.text(_BASE32_SORTABLE, 24)
+        full_handle = f"{handle}.bsky.social"
+        return PostIdentity(
+            f"at://{did}/app.bsky.feed.post/{rkey}",
+            f"https://bsky.app/profile/{full_handle}/post/{rkey}",
+        )
+    if platform == "facebook":
+        page_id = account.number(15)
+        story_id = draw.number(16)
+        return PostIdentity(
+            f"{page_id}_{story_id}", f"https://www.facebook.com/{page_id}/posts/{story_id}"
+        )
+    if platform == "mastodon":
+        status_id = str(draw.number(18))
+        return PostIdentity(status_id, f"https://mastodon.social/@{handle}/{status_id}")
+    if platform == "tiktok":
+        video_id = str(draw.number(19))
+        return PostIdentity(video_id, f"https://www.tiktok.com/@{handle}/video/{video_id}")
+    if platform == "youtube":
+        video_id = draw.text(_BASE64URL, 11)
+        return PostIdentity(video_id, f"https://www.youtube.com/watch?v={video_id}")
+    if platform == "pinterest":
+        pin_id = str(draw.number(18))
+        return PostIdentity(pin_id, f"https://www.pinterest.com/pin/{pin_id}/")
+    if platform == "reddit":
+        link_id = draw.text(_BASE36, 7)
+        subreddit = options.get("subreddit")
+        if isinstance(subreddit, str) and _SUBREDDIT.fullmatch(subreddit.removeprefix("r/")):
+            place = f"r/{subreddit.removeprefix('r/')}"
+        else:
+            place = f"user/{handle}"
+        return PostIdentity(f"t3_{link_id}", f"https://www.reddit.com/{place}/comments/{link_id}/")
+    if platform == "telegram":
+        # Telegram numbers a channel's messages one after another.
+        message_id = str(account.number(3) + write_number)
+        return PostIdentity(message_id, f"https://t.me/{handle}/{message_id}")
+    # A platform added to the rules table before it gets its own URL shape here.
+    post_id = str(draw.number(19))
+    return PostIdentity(post_id, f"https://{platform}.example/{handle}/posts/{post_id}")
+
+
+def render_answer(results: list[dict[str, Any]]) -> str:
+    """Return the plain JSON answer of a write: ``results`` in request order and credits.
+
+    ``credits_used`` is summed with :class:`~decimal.Decimal` and written as an
+    exact JSON number, which ``json.dumps`` cannot do for a decimal.
+    """
+    credits_used = sum((CREDIT_PER_SUCCESS for result in results if result["success"]), Decimal(0))
+    results_text = json.dumps(results, ensure_ascii=False)
+    return f'{{"results": {results_text}, "credits_used": {render_decimal(credits_used)}}}'
+
+
+def _failure(platform: str, code: str, message: str) -> dict[str, Any]:
+    return {
+        "platform": platform,
+        "success": False,
+        "post_id": None,
+        "url": None,
+        "error": message,
+        "error_code": code,
+    }
+
+
+@attrs.frozen(kw_only=True)
+class WriteJob:
+    """Everything one write needs to run.
+
+    Attributes:
+        run: the write's event log.
+        request: the validated request.
+        idempotency_key: the request's key, or ``None``.
+        config: the sandbox's behaviour.
+        ledger: where published posts are recorded.
+        now: the clock for ``published_at`` (aware, UTC).
+    """
+
+    run: WriteRun
+    request: WriteRequest
+    idempotency_key: str | None
+    config: SandboxConfig
+    ledger: Ledger
+    now: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(timezone.utc))
+
+
+async def run_write(job: WriteJob) -> None:
+    """Publish every platform of ``job`` concurrently and record the write's events.
+
+    Emits ``queued`` for each platform, then per platform its ``processing`` and
+    ``publishing`` statuses and its ``result`` as soon as it resolves, then
+    ``done`` with the JSON answer. If the simulation itself breaks, the write
+    fails as a whole with an ``error`` event (and the cause is logged).
+    Cancelled (the server stopping), the run is finished without a last event.
+    """
+    run = job.run
+    try:
+        for index, platform in enumerate(job.request.platforms):
+            run.emit("status", _status(index, platform, "queued"))
+        results: list[dict[str, Any]] = [{} for _ in job.request.platforms]
+
+        async def publish(index: int, platform: str) -> None:
+            result = await _publish_one(job, index, platform)
+            results[index] = result
+            run.emit("result", {"index": index, **result})
+
+        async with anyio.create_task_group() as group:
+            for index, platform in enumerate(job.request.platforms):
+                group.start_soon(publish, index, platform)
+        run.complete(render_answer(results))
+    except anyio.get_cancelled_exc_class():
+        run.abandon()
+        raise
+    except Exception:
+        # The write's readers learn of it through the error event; the traceback
+        # goes to the log for whoever runs the sandbox.
+        _logger.exception("write %d failed as a whole", run.number)
+        message = "the sandbox failed while publishing this write; see its log"
+        run.fail(ProtocolError(500, "internal_error", message))
+
+
+def _status(index: int, platform: str, state: str, progress: float | None = None) -> dict[str, Any]:
+    return {"index": index, "platform": platform, "state": state, "progress": progress}
+
+
+async def _publish_one(job: WriteJob, index: int, platform: str) -> dict[str, Any]:
+    request = job.request
+    rules = rules_for(platform)
+    if rules is None:
+        known = ", ".join(sorted(RULES))
+        message = (
+            f"{platform!r} is not a platform the sandbox knows, so no account of it can be "
+            f"connected; the known platforms are {known}"
+        )
+        return _failure(platform, "platform_not_connected", message)
+    if platform in job.config.not_connected:
+        message = f"{rules.name} is not connected to this account; connect it, then retry"
+        return _failure(platform, "platform_not_connected", message)
+    if rules.media_required and not request.media:
+        message = f"{rules.name} requires an image or a video"
+        return _failure(platform, "media_required", message)
+
+    latency = job.config.latency_of(platform)
+    run = job.run
+    if platform in _PROCESSES_MEDIA and request.media:
+        for step in range(_PROCESSING_STEPS + 1):
+            run.emit("status", _status(index, platform, "processing", step / _PROCESSING_STEPS))
+            if step < _PROCESSING_STEPS:
+                await anyio.sleep(latency / _PROCESSING_STEPS)
+        run.emit("status", _status(index, platform, "publishing"))
+    else:
+        run.emit("status", _status(index, platform, "publishing"))
+        await anyio.sleep(latency)
+
+    options = request.options.get(platform, {})
+    identity = identity_for(
+        platform,
+        seed=job.config.seed,
+        write_number=run.number,
+        handle=job.config.handle,
+        options=options,
+    )
+    published_at = job.now().replace(microsecond=0)
+    job.ledger.record(
+        PublishedPost(
+            platform=platform,
+            post_id=identity.post_id,
+            url=identity.url,
+            text=None if request.text is None else format_text(platform, request.text),
+            media=request.media,
+            alt_text=request.alt_text,
+            options=options,
+            idempotency_key=job.idempotency_key,
+            published_at=published_at,
+        )
+    )
+    return {
+        "platform": platform,
+        "success": True,
+        "post_id": identity.post_id,
+        "url": identity.url,
+        "error": None,
+        "published_at": rfc3339(published_at),
+    }

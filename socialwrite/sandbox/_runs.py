@@ -1,0 +1,119 @@
+"""One write as it runs on the server: its recorded events and its final answer.
+
+A write runs as a server-side task, apart from the request that started it,
+so a client that drops mid-stream does not cancel the publish. Every event is
+recorded with its ``id``; any number of readers follow the same run: the
+first request streaming it live, a replay from the start or from
+``Last-Event-ID``, or a JSON-mode request waiting for the aggregate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ._protocol import ProtocolError
+
+__all__ = ["RecordedEvent", "WriteRun"]
+
+
+@attrs.frozen
+class RecordedEvent:
+    """One server-sent event of a write.
+
+    Attributes:
+        id: the event's ``id``, counting from 1 within its write.
+        name: the event name (``status``, ``result``, ``done``, ``error``).
+        data: the event's JSON data, on one line.
+    """
+
+    id: int
+    name: str
+    data: str
+
+    def encode(self) -> bytes:
+        """Return the event in the SSE wire format, blank line included."""
+        return f"id: {self.id}\nevent: {self.name}\ndata: {self.data}\n\n".encode()
+
+
+class WriteRun:
+    """The event log and outcome of one write, shared by everyone who follows it.
+
+    Lives on the server's event loop; not thread-safe.
+    """
+
+    def __init__(self, *, number: int, platforms: Sequence[str]) -> None:
+        """Start an empty log for write ``number`` of ``platforms``."""
+        self.number = number
+        self.platforms = tuple(platforms)
+        self.events: list[RecordedEvent] = []
+        self.answer_text: str | None = None
+        self.failure: ProtocolError | None = None
+        self.finished = False
+        self._changed = asyncio.Event()
+
+    def emit(self, name: str, data: Mapping[str, Any]) -> None:
+        """Record an event whose data is ``data`` as JSON."""
+        self._append(name, json.dumps(data, ensure_ascii=False))
+
+    def complete(self, answer_text: str) -> None:
+        """Record the ``done`` event, whose data is exactly the JSON answer, and finish."""
+        self.answer_text = answer_text
+        self._append("done", answer_text)
+        self._finish()
+
+    def fail(self, failure: ProtocolError) -> None:
+        """Record an ``error`` event (the write failed as a whole) and finish."""
+        self.failure = failure
+        self._append("error", failure.body_text())
+        self._finish()
+
+    def abandon(self) -> None:
+        """Finish without a last event: the server is stopping."""
+        self._finish()
+
+    def events_after(self, last_event_id: int) -> list[RecordedEvent]:
+        """Return the recorded events whose ``id`` is greater than ``last_event_id``."""
+        # ids are consecutive from 1, so an id is its position plus one.
+        return self.events[max(last_event_id, 0) :]
+
+    async def wait_for_change(self, timeout: float | None = None) -> bool:
+        """Wait until an event is recorded or the run finishes.
+
+        Returns:
+            True when something changed, False when ``timeout`` seconds passed first.
+        """
+        if self.finished:
+            return True
+        changed = self._changed
+        try:
+            await asyncio.wait_for(changed.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def wait_finished(self) -> None:
+        """Wait until the run has finished, however it ended."""
+        while not self.finished:
+            await self.wait_for_change()
+
+    def _append(self, name: str, data: str) -> None:
+        if self.finished:
+            msg = f"write {self.number} already finished; cannot record {name!r}"
+            raise RuntimeError(msg)
+        self.events.append(RecordedEvent(len(self.events) + 1, name, data))
+        self._wake()
+
+    def _finish(self) -> None:
+        self.finished = True
+        self._wake()
+
+    def _wake(self) -> None:
+        # Waking replaces the event: each waiter holds the one it waited on, so
+        # a waiter that arrives later waits for the next change, not a past one.
+        self._changed.set()
+        self._changed = asyncio.Event()
