@@ -6,7 +6,7 @@ test's feet; a test that wants other behaviour starts another sandbox.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -19,6 +19,13 @@ __all__ = ["SandboxConfig"]
 
 def _freeze_latency(value: Mapping[str, float]) -> Mapping[str, float]:
     return MappingProxyType({str(platform): float(seconds) for platform, seconds in value.items()})
+
+
+def _platform_set(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, str):
+        msg = f"give a set of platform ids, not the string {value!r}"
+        raise TypeError(msg)
+    return frozenset(value)
 
 
 def _check_latency(_instance: Any, _attribute: Any, value: Mapping[str, float]) -> None:
@@ -69,7 +76,7 @@ class SandboxConfig:
     latency: Mapping[str, float] = attrs.field(
         factory=dict, converter=_freeze_latency, validator=_check_latency
     )
-    not_connected: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    not_connected: frozenset[str] = attrs.field(default=frozenset(), converter=_platform_set)
     seed: int = 0
     ping_interval: float = attrs.field(default=15.0, validator=_check_positive)
     handle: str = "sandbox"
