@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import events
+from ._blocking import Client
+from ._client import AsyncClient
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -36,6 +38,8 @@ from ._errors import (
     ValidationError,
 )
 from ._models import Content, Media, PlatformResult, WriteResult
+from ._operation import WriteOperation, WriteStream
+from ._transport import Timeout
 
 __all__ = [
     "APIConnectionError",
@@ -43,8 +47,10 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "Client",
     "ConflictError",
     "Content",
     "InternalServerError",
@@ -56,10 +62,13 @@ __all__ = [
     "PlatformResult",
     "RateLimitError",
     "SocialWriteError",
+    "Timeout",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "ValidationError",
+    "WriteOperation",
     "WriteResult",
+    "WriteStream",
     "events",
 ]
 

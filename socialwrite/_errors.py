@@ -171,6 +171,8 @@ class APIStatusError(APIError):
         param: the request field the error is about, if any.
         request_id: the answer's ``X-Request-Id`` header, for support requests.
         body: the whole decoded error body (a mapping), or ``None``.
+        retry_after: seconds the server asked to wait before a retry (its
+            ``Retry-After`` header), or ``None``.
     """
 
     status_code: int
@@ -179,6 +181,7 @@ class APIStatusError(APIError):
     param: str | None
     request_id: str | None
     body: Mapping[str, Any] | None
+    retry_after: float | None
 
     def __init__(
         self,
@@ -190,10 +193,12 @@ class APIStatusError(APIError):
         param: str | None = None,
         request_id: str | None = None,
         body: Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
         method: str | None = None,
         url: str | None = None,
     ) -> None:
         super().__init__(message, method=method, url=url)
+        self.retry_after = retry_after
         self.status_code = status_code
         self.type = type
         self.code = code
@@ -256,13 +261,9 @@ class RateLimitError(APIStatusError):
 
     Attributes:
         retry_after: seconds the server asked to wait (from ``Retry-After``), or ``None``.
+            When it is more than the client will wait, the client raises this
+            error instead of sleeping.
     """
-
-    retry_after: float | None
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class InternalServerError(APIStatusError):

@@ -51,10 +51,7 @@ def _to_media_tuple(value: MediaInput | Iterable[MediaInput] | None) -> tuple[Me
     if isinstance(value, (str, os.PathLike, Media)):
         return (value,)
     if isinstance(value, (bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
-        msg = (
-            "must be a URL, a local path, a Media, or a list of them, "
-            f"not {type(value).__name__}"
-        )
+        msg = f"must be a URL, a local path, a Media, or a list of them, not {type(value).__name__}"
         raise ValidationError(msg, param="content.media")
     return tuple(value)
 
@@ -183,7 +180,7 @@ class WriteResult:
         return unstructure_write_result(self)
 
     def to_json(self) -> str:
-        """Return exactly the protocol's JSON answer (``{"results": [...], "credits_used": ...}``)."""
+        """Return exactly the protocol's JSON answer: ``{"results": [...], "credits_used": N}``."""
         from ._converter import dumps  # noqa: PLC0415 - import cycle
 
         return dumps(self.to_dict())

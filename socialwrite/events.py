@@ -12,7 +12,7 @@ last. Iterate over them with ``stream.events()``::
 from __future__ import annotations
 
 import os
-from typing import TypeAlias, Union
+from typing import TypeAlias
 
 import attrs
 
@@ -98,7 +98,12 @@ class WriteCompleted:
     result: WriteResult
 
 
-Event: TypeAlias = Union[
-    UploadStarted, UploadProgress, UploadCompleted, PlatformStatus, PlatformResult, WriteCompleted
-]
+Event: TypeAlias = (
+    UploadStarted
+    | UploadProgress
+    | UploadCompleted
+    | PlatformStatus
+    | PlatformResult
+    | WriteCompleted
+)
 """Any event ``stream.events()`` yields."""

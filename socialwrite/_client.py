@@ -1,0 +1,316 @@
+"""``AsyncClient``: configuration, lifecycle, and ``write()``; the only orchestrator.
+
+The client holds the settings and one transport shared by every task that uses
+it. ``write()`` checks its input at once (no I/O besides looking at local
+files) and returns a ``WriteOperation``, which is awaitable and an async
+context manager; the operation does the uploads, the write call and the
+decoding.
+"""
+
+from __future__ import annotations
+
+import os
+import platform as _platform
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import sniffio
+
+from ._errors import ValidationError
+from ._transport import Timeout, Transport, default_transport, origin_of
+from ._validate import validate_write
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._models import Content
+    from ._operation import WriteOperation
+
+__all__ = ["API_KEY_ENV", "BASE_URL_ENV", "AsyncClient"]
+
+API_KEY_ENV = "SOCIALWRITE_API_KEY"
+BASE_URL_ENV = "SOCIALWRITE_BASE_URL"
+
+_sdk_version: str | None = None
+
+
+def _version() -> str:
+    global _sdk_version  # noqa: PLW0603 - computed once, on first use
+    if _sdk_version is None:
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            _sdk_version = version("socialwrite")
+        except PackageNotFoundError:
+            _sdk_version = "0+unknown"
+    return _sdk_version
+
+
+def _check_base_url(base_url: str) -> str:
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        msg = f"{base_url!r} is not a valid URL: {exc}"
+        raise ValidationError(msg, param="base_url") from None
+    if parts.scheme not in ("http", "https") or not host:
+        msg = (
+            f"{base_url!r} is not an absolute http(s) URL; give the service root, "
+            "e.g. 'https://api.example.com' or the sandbox's 'http://127.0.0.1:8787'"
+        )
+        raise ValidationError(msg, param="base_url")
+    if parts.username is not None or parts.password is not None:
+        msg = "must not carry credentials (user:password@); pass api_key instead"
+        raise ValidationError(msg, param="base_url")
+    if parts.query or parts.fragment:
+        msg = "must not have a query string or fragment: give the service root"
+        raise ValidationError(msg, param="base_url")
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):
+        fixed = base_url.rstrip("/")[: -len("/v1")]
+        msg = f"is the service root without /v1 (the SDK adds /v1/...): use {fixed!r}"
+        raise ValidationError(msg, param="base_url")
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _check_positive_int(value: object, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        msg = f"must be a whole number of at least {minimum}, not {value!r}"
+        raise ValidationError(msg, param=name)
+    return value
+
+
+def check_timeout(value: object, name: str = "timeout") -> Timeout:
+    """Check a ``timeout`` argument: seconds (> 0), a ``Timeout``, or ``None`` for none."""
+    if isinstance(value, Timeout):
+        for field in ("connect", "read", "total", "idle"):
+            seconds = getattr(value, field)
+            if seconds is not None and not (
+                isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds > 0
+            ):
+                msg = f"Timeout.{field} must be a positive number of seconds or None"
+                raise ValidationError(msg, param=name)
+        return value
+    if value is None:
+        return Timeout.coerce(None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        msg = f"must be a positive number of seconds, a Timeout, or None, not {value!r}"
+        raise ValidationError(msg, param=name)
+    return Timeout.coerce(float(value))
+
+
+class AsyncClient:
+    """The asynchronous socialwrite client, for asyncio and trio programs.
+
+    Args:
+        api_key: the API key; default: the ``SOCIALWRITE_API_KEY`` environment variable.
+        base_url: the service root (``scheme://host[:port][/prefix]``, without
+            ``/v1``); default: the ``SOCIALWRITE_BASE_URL`` environment variable.
+        timeout: seconds for connecting and between reads, or a ``Timeout``.
+        max_retries: retries after the first try (each with the same idempotency key).
+        upload_concurrency: how many local files upload at once.
+        session: an ``aiohttp.ClientSession`` to share; used, never closed by the client.
+        transport: a transport to use instead of the default (aiohttp on
+            asyncio, httpx on trio); shared, never closed by the client.
+
+    Raises:
+        ValidationError: a setting is missing or malformed (naming the argument
+            and its environment variable).
+
+    Example:
+        >>> async with AsyncClient(base_url="http://127.0.0.1:8787") as client:  # doctest: +SKIP
+        ...     result = await client.write(platforms=["x"], content={"text": "Hello"})
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | Timeout | None = 30.0,
+        max_retries: int = 2,
+        upload_concurrency: int = 4,
+        session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        key: object = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+        if key is None:
+            msg = f"no API key: pass api_key=... or set the {API_KEY_ENV} environment variable"
+            raise ValidationError(msg, param="api_key")
+        if not isinstance(key, str) or not key.strip():
+            msg = "must be a non-empty string"
+            raise ValidationError(msg, param="api_key")
+        if any(ch in key for ch in "\r\n\0"):
+            msg = "contains a line break or NUL; check how it was loaded"
+            raise ValidationError(msg, param="api_key")
+        url: object = base_url if base_url is not None else os.environ.get(BASE_URL_ENV) or None
+        if url is None:
+            msg = (
+                f"no base URL: pass base_url=... or set the {BASE_URL_ENV} environment "
+                "variable (for the local sandbox: run 'socialwrite sandbox')"
+            )
+            raise ValidationError(msg, param="base_url")
+        if not isinstance(url, str):
+            msg = f"must be a string URL, not {type(url).__name__}"
+            raise ValidationError(msg, param="base_url")
+        if session is not None and transport is not None:
+            msg = "give a session or a transport, not both"
+            raise ValidationError(msg, param="session")
+        self._api_key = key
+        self.base_url: str = _check_base_url(url)
+        self.timeout: Timeout = check_timeout(timeout)
+        self.max_retries: int = _check_positive_int(max_retries, "max_retries", 0)
+        self.upload_concurrency: int = _check_positive_int(
+            upload_concurrency, "upload_concurrency", 1
+        )
+        self._api_origin = origin_of(self.base_url)
+        self._session = session
+        self._transport: Transport | None = transport
+        self._owns_transport = transport is None
+        self._backend: str | None = None
+        self._closed = False
+        self._user_agent: str | None = None
+        # Media URLs of files this client uploaded, by sha256 and size: a later
+        # write of the same bytes uploads nothing.
+        self.media_cache: dict[tuple[str, int], str] = {}
+
+    def __repr__(self) -> str:
+        # Never the key, nor any part of it.
+        return f"AsyncClient(base_url={self.base_url!r}, api_key=<hidden>)"
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections the client opened. A shared session or transport stays open."""
+        self._closed = True
+        transport, self._transport = self._transport, None
+        if transport is not None and self._owns_transport:
+            await transport.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        """True once ``aclose()`` was called."""
+        return self._closed
+
+    # -- internals used by the operation ---------------------------------------------
+
+    def _get_transport(self) -> Transport:
+        """Return the transport, creating the default one for the running loop once."""
+        backend = sniffio.current_async_library()
+        if self._backend is None:
+            self._backend = backend
+        elif backend != self._backend:
+            msg = (
+                f"this client was first used under {self._backend} and cannot be used "
+                f"under {backend}; make one client per event loop"
+            )
+            raise RuntimeError(msg)
+        if self._closed:
+            msg = "this client is closed; create a new AsyncClient"
+            raise RuntimeError(msg)
+        if self._transport is None:
+            if self._session is not None:
+                if backend != "asyncio":
+                    msg = "an aiohttp session only works on asyncio; under trio, do not pass one"
+                    raise RuntimeError(msg)
+                from ._transport._aiohttp import AiohttpTransport  # noqa: PLC0415
+
+                self._transport = AiohttpTransport(self._session)
+            else:
+                self._transport = default_transport(backend)
+        return self._transport
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def _is_api_origin(self, url: str) -> bool:
+        return origin_of(url) == self._api_origin
+
+    def _headers(self, url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Headers for a request to ``url``: the key only ever goes to the API's origin."""
+        transport = self._get_transport()
+        if self._user_agent is None:
+            self._user_agent = (
+                f"socialwrite-python/{_version()} Python/{_platform.python_version()} "
+                f"{transport.user_agent}"
+            )
+        headers = {"User-Agent": self._user_agent}
+        if self._is_api_origin(url):
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def _redact(self, data: bytes) -> bytes:
+        """Remove the API key from bytes the server sent back (an echo must not leak it)."""
+        key = self._api_key.encode()
+        return data.replace(key, b"[redacted]") if key in data else data
+
+    def _redact_text(self, text: str) -> str:
+        return text.replace(self._api_key, "[redacted]") if self._api_key in text else text
+
+    # -- public calls -----------------------------------------------------------------
+
+    def write(
+        self,
+        *,
+        platforms: list[str] | tuple[str, ...],
+        content: Content | Mapping[str, Any],
+        options: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        max_retries: int | None = None,
+        timeout: float | Timeout | None = None,
+    ) -> WriteOperation:
+        """Post ``content`` to ``platforms``: await it for the aggregate, or stream it.
+
+        Args:
+            platforms: platform ids, e.g. ``["x", "instagram"]`` (1 to 20, unique).
+            content: a ``Content``, or a dict with ``text``, ``media``, ``alt_text``.
+            options: per-platform options keyed by platform, e.g.
+                ``{"instagram": {"format": "reels"}}``.
+            idempotency_key: the write's key; default: a fresh one, reused on every retry.
+            max_retries: overrides the client's ``max_retries`` for this write.
+            timeout: overrides the client's ``timeout`` for this write.
+
+        Returns:
+            A ``WriteOperation``: ``await`` it for the ``WriteResult``, or use
+            ``async with`` for a stream of results as each platform resolves.
+
+        Raises:
+            ValidationError: the input is wrong; raised here, before anything is sent.
+
+        Example:
+            Awaited, for the aggregate::
+
+                result = await client.write(platforms=["x"], content={"text": "Hi"})
+
+            Streamed, for each platform's result as it resolves::
+
+                async with client.write(platforms=["x"], content={"text": "Hi"}) as stream:
+                    async for r in stream:
+                        print(r.platform, r.url or r.error)
+        """
+        from ._operation import WriteOperation  # noqa: PLC0415 - import cycle
+
+        request = validate_write(
+            platforms=platforms, content=content, options=options, idempotency_key=idempotency_key
+        )
+        retries = (
+            self.max_retries
+            if max_retries is None
+            else _check_positive_int(max_retries, "max_retries", 0)
+        )
+        call_timeout = self.timeout if timeout is None else check_timeout(timeout)
+        return WriteOperation(self, request, max_retries=retries, timeout=call_timeout)

@@ -1,0 +1,32 @@
+"""Transports: the only layer that touches the network (see ``_base``)."""
+
+from __future__ import annotations
+
+from ._base import Body, Request, Response, Timeout, Transport, origin_of
+
+__all__ = ["Body", "Request", "Response", "Timeout", "Transport", "default_transport", "origin_of"]
+
+
+def default_transport(backend: str) -> Transport:
+    """Return the default transport for the running async library (``sniffio`` name).
+
+    Raises:
+        RuntimeError: under trio without the ``trio`` extra installed, or under
+            an async library socialwrite does not support.
+    """
+    if backend == "asyncio":
+        from ._aiohttp import AiohttpTransport  # noqa: PLC0415 - imported when first used
+
+        return AiohttpTransport()
+    if backend == "trio":
+        try:
+            from ._httpx import HttpxTransport  # noqa: PLC0415 - optional dependency
+        except ImportError as exc:
+            msg = (
+                "socialwrite needs httpx to run under trio (aiohttp runs only on asyncio): "
+                'pip install "socialwrite[trio]"'
+            )
+            raise RuntimeError(msg) from exc
+        return HttpxTransport()
+    msg = f"socialwrite runs on asyncio or trio, not on {backend!r}"
+    raise RuntimeError(msg)

@@ -1,0 +1,172 @@
+"""The transport interface: send one request, get a streamed response.
+
+Everything above this layer is backend-neutral (anyio); everything below it is
+one HTTP library. A transport turns its library's exceptions into
+``APIConnectionError`` / ``APITimeoutError`` (``raise ... from``) and never lets
+one of its own types reach the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterable, Mapping
+from contextlib import aclosing
+from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+import attrs
+
+from .._errors import APIResponseValidationError
+
+__all__ = [
+    "Body",
+    "Request",
+    "Response",
+    "Timeout",
+    "Transport",
+    "origin_of",
+    "read_limited",
+]
+
+Body = bytes | AsyncIterable[bytes] | None
+"""A request body: bytes, an async iterable of chunks (streamed), or nothing."""
+
+
+@attrs.frozen(kw_only=True)
+class Timeout:
+    """How long a request may wait, in seconds (``None``: no limit).
+
+    Attributes:
+        connect: to open a connection (DNS, TCP, TLS).
+        read: between two reads of the answer: a trickle of bytes keeps it alive.
+        total: the whole request, from sending to the last byte of the answer.
+            Off by default: a long publish must not trip it (and a blind retry
+            of a publish that went through is how other SDKs post twice).
+        idle: for a streamed write, the longest gap between two events
+            (keep-alive pings reset it).
+
+    Example:
+        >>> Timeout(connect=5.0, read=60.0)
+        Timeout(connect=5.0, read=60.0, total=None, idle=None)
+    """
+
+    connect: float | None = 10.0
+    read: float | None = 30.0
+    total: float | None = None
+    idle: float | None = None
+
+    @classmethod
+    def coerce(cls, value: float | Timeout | None) -> Timeout:
+        """Build a ``Timeout`` from a number (connect and read), a ``Timeout``, or ``None``."""
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls(connect=None, read=None, total=None, idle=None)
+        seconds = float(value)
+        return cls(connect=seconds, read=seconds)
+
+
+@attrs.frozen(kw_only=True)
+class Request:
+    """An HTTP request as the transports see it.
+
+    Attributes:
+        method: ``GET``, ``POST``, ``PUT``, ``HEAD``, ...
+        url: the absolute URL.
+        headers: header names and values (sent as given).
+        body: bytes, an async iterable of chunks, or ``None``.
+        timeout: the request's time limits.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: Body = None
+    timeout: Timeout = attrs.field(factory=Timeout)
+
+
+class Response(Protocol):
+    """A response whose headers have arrived; the body is read on demand.
+
+    ``headers`` has lowercase names. The caller must ``aclose()`` it (which
+    returns a fully read connection to the pool, or closes a half-read one).
+    """
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status."""
+        ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The headers, with lowercase names."""
+        ...
+
+    def aiter_bytes(self) -> AsyncGenerator[bytes, None]:
+        """Yield the body in chunks as they arrive.
+
+        Close it (``contextlib.aclosing``) when leaving before its end, so no
+        half-run generator is left for the garbage collector.
+        """
+        ...
+
+    async def aread(self, limit: int) -> bytes:
+        """Read the whole body; raise ``APIResponseValidationError`` past ``limit`` bytes."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connection; safe to call more than once."""
+        ...
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Sends requests. One transport is shared by every task of a client."""
+
+    @property
+    def user_agent(self) -> str:
+        """The library and version for the ``User-Agent`` header (``aiohttp/3.10.5``)."""
+        ...
+
+    async def send(self, request: Request) -> Response:
+        """Send ``request`` and return once the answer's headers arrived.
+
+        Raises:
+            APITimeoutError: a time limit passed.
+            APIConnectionError: the request could not be sent or the connection broke.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Close every connection the transport opened (not a session it was given)."""
+        ...
+
+
+async def read_limited(
+    response: Response, limit: int, *, method: str | None = None, url: str | None = None
+) -> bytes:
+    """Read a response's whole body, refusing more than ``limit`` bytes.
+
+    Raises:
+        APIResponseValidationError: the body is larger than ``limit``.
+    """
+    parts: list[bytes] = []
+    size = 0
+    async with aclosing(response.aiter_bytes()) as chunks:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                where = f" to {method} {url}" if method and url else ""
+                msg = f"the answer{where} is larger than {limit} bytes; refusing to read more"
+                raise APIResponseValidationError(
+                    msg, status_code=response.status_code, method=method, url=url
+                )
+            parts.append(chunk)
+    return b"".join(parts)
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """Return ``(scheme, host, port)`` of an absolute URL: what "same origin" compares."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port

@@ -1,0 +1,384 @@
+"""Input checks for a write: pure, and all done before any upload or network call.
+
+Every problem is a ``ValidationError`` whose ``param`` names the field in the
+protocol's notation (``platforms[2]``, ``content.media[0]``, ``options.x``) and
+whose message says how to fix it. The only I/O here is looking at local media
+files (``stat`` and opening them for reading), which a write must check before
+it uploads anything.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import stat
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._errors import ValidationError
+from ._models import Content, Media
+
+__all__ = [
+    "MAX_MEDIA",
+    "MAX_PLATFORMS",
+    "LocalFile",
+    "WriteRequest",
+    "validate_idempotency_key",
+    "validate_write",
+]
+
+MAX_PLATFORMS = 20
+MAX_MEDIA = 10
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+_PLATFORM_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_CONTENT_KEYS = ("text", "media", "alt_text")
+
+
+@attrs.frozen(kw_only=True)
+class LocalFile:
+    """A local media file that must be uploaded before the write.
+
+    Attributes:
+        source: the path as the caller gave it (events report it back as is).
+        path: the path as a string, for opening.
+        size: its size in bytes when checked.
+        content_type: the MIME type the caller gave, if any.
+    """
+
+    source: str | os.PathLike[str]
+    path: str
+    size: int
+    content_type: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class WriteRequest:
+    """A checked write, ready to upload and send.
+
+    Attributes:
+        platforms: the platform ids, in request order.
+        text: the post's text, or ``None``.
+        media: each item an absolute URL or a ``LocalFile`` to upload.
+        alt_text: one text for all media, one per item, or ``None``.
+        options: the JSON-ready options, keyed by platform.
+        idempotency_key: the caller's key, or ``None`` for a fresh one.
+    """
+
+    platforms: tuple[str, ...]
+    text: str | None
+    media: tuple[str | LocalFile, ...]
+    alt_text: str | tuple[str, ...] | None
+    options: Mapping[str, Mapping[str, Any]]
+    idempotency_key: str | None
+
+    @property
+    def local_files(self) -> tuple[LocalFile, ...]:
+        """The media items that are local files, in order."""
+        return tuple(item for item in self.media if isinstance(item, LocalFile))
+
+    def body(self, uploaded: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Return the JSON body of the write.
+
+        Args:
+            uploaded: the media URL of each local file, keyed by ``LocalFile.path``.
+        """
+        content: dict[str, Any] = {}
+        if self.text is not None:
+            content["text"] = self.text
+        if self.media:
+            urls: list[str] = []
+            for item in self.media:
+                if isinstance(item, LocalFile):
+                    if uploaded is None or item.path not in uploaded:
+                        msg = f"local file {item.path!r} has not been uploaded"
+                        raise ValueError(msg)
+                    urls.append(uploaded[item.path])
+                else:
+                    urls.append(item)
+            content["media"] = urls
+        if self.alt_text is not None:
+            content["alt_text"] = (
+                self.alt_text if isinstance(self.alt_text, str) else list(self.alt_text)
+            )
+        body: dict[str, Any] = {"platforms": list(self.platforms), "content": content}
+        if self.options:
+            body["options"] = {k: dict(v) for k, v in self.options.items()}
+        return body
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def validate_platforms(platforms: object) -> tuple[str, ...]:
+    """Check ``platforms``: a non-empty list of at most 20 unique lowercase ids."""
+    if isinstance(platforms, (str, bytes)):
+        msg = f"must be a list of platform ids, e.g. [{platforms!r}], not a bare string"
+        raise ValidationError(msg, param="platforms")
+    if not isinstance(platforms, (list, tuple)):
+        msg = (
+            f"must be a list of platform ids such as ['x', 'bluesky'], not {_type_name(platforms)}"
+        )
+        raise ValidationError(msg, param="platforms")
+    if not platforms:
+        msg = "must name at least one platform, e.g. ['x']"
+        raise ValidationError(msg, param="platforms")
+    if len(platforms) > MAX_PLATFORMS:
+        msg = f"names {len(platforms)} platforms; at most {MAX_PLATFORMS} are allowed per write"
+        raise ValidationError(msg, param="platforms")
+    seen: dict[str, int] = {}
+    for index, platform in enumerate(platforms):
+        param = f"platforms[{index}]"
+        if not isinstance(platform, str):
+            msg = f"must be a platform id string, not {_type_name(platform)}"
+            raise ValidationError(msg, param=param)
+        if not _PLATFORM_ID.fullmatch(platform):
+            hint = platform.strip().lower()
+            if hint != platform and _PLATFORM_ID.fullmatch(hint):
+                msg = f"platform ids are lowercase: use {hint!r}, not {platform!r}"
+            else:
+                msg = (
+                    f"{platform[:40]!r} is not a platform id: use lowercase letters, digits, "
+                    "'_', '.' or '-' (e.g. 'x', 'instagram')"
+                )
+            raise ValidationError(msg, param=param)
+        if platform in seen:
+            msg = f"platform {platform!r} is listed twice (also at platforms[{seen[platform]}])"
+            raise ValidationError(msg, param=param)
+        seen[platform] = index
+    return tuple(platforms)
+
+
+def _content_from(content: object) -> Content:
+    if isinstance(content, Content):
+        return content
+    if isinstance(content, str):
+        msg = f"must be a Content or a dict such as {{'text': {content[:40]!r}}}, not a bare string"
+        raise ValidationError(msg, param="content")
+    if not isinstance(content, Mapping):
+        msg = (
+            "must be a Content or a dict with 'text', 'media' or 'alt_text', "
+            f"not {_type_name(content)}"
+        )
+        raise ValidationError(msg, param="content")
+    for key in content:
+        if key not in _CONTENT_KEYS:
+            if not isinstance(key, str):
+                msg = f"keys must be strings among {', '.join(_CONTENT_KEYS)}"
+                raise ValidationError(msg, param="content")
+            guess = difflib.get_close_matches(key, _CONTENT_KEYS, n=1)
+            hint = f"; did you mean {guess[0]!r}?" if guess else ""
+            msg = f"unknown field {key!r}: content takes {', '.join(_CONTENT_KEYS)}{hint}"
+            raise ValidationError(msg, param=f"content.{key}")
+    return Content(
+        text=content.get("text"), media=content.get("media"), alt_text=content.get("alt_text")
+    )
+
+
+def _check_url(url: str, param: str) -> str:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
+        msg = f"{url[:80]!r} is not an absolute http(s) URL"
+        raise ValidationError(msg, param=param)
+    if any(ch.isspace() for ch in url):
+        msg = "a media URL may not contain spaces: percent-encode them (%20)"
+        raise ValidationError(msg, param=param)
+    if parts.username is not None or parts.password is not None:
+        msg = "a media URL may not carry credentials (user:password@)"
+        raise ValidationError(msg, param=param)
+    return url
+
+
+def _check_local_file(
+    source: str | os.PathLike[str], param: str, content_type: str | None
+) -> LocalFile:
+    try:
+        path: object = os.fspath(source)
+    except TypeError:
+        msg = f"must be a URL or a local path, not {_type_name(source)}"
+        raise ValidationError(msg, param=param) from None
+    if not isinstance(path, str):
+        msg = "a local path must be text, not bytes"
+        raise ValidationError(msg, param=param)
+    if not path:
+        msg = "is an empty path: give an http(s) URL or the path of a local file"
+        raise ValidationError(msg, param=param)
+    shown = path if len(path) <= 120 else path[:117] + "..."
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        msg = f"no such file: {shown!r} (give an http(s) URL or the path of an existing file)"
+        raise ValidationError(msg, param=param) from None
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read {shown!r}: {exc.__class__.__name__}"
+        raise ValidationError(msg, param=param) from None
+    if stat.S_ISDIR(info.st_mode):
+        msg = f"{shown!r} is a directory; give the path of a file inside it"
+        raise ValidationError(msg, param=param)
+    if not stat.S_ISREG(info.st_mode):
+        msg = f"{shown!r} is not a regular file"
+        raise ValidationError(msg, param=param)
+    if info.st_size == 0:
+        msg = f"{shown!r} is empty"
+        raise ValidationError(msg, param=param)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        msg = f"cannot open {shown!r} for reading: {exc.strerror or exc.__class__.__name__}"
+        raise ValidationError(msg, param=param) from None
+    return LocalFile(source=source, path=path, size=info.st_size, content_type=content_type)
+
+
+def _optional_str(
+    value: object, check: Callable[[str], bool], message: str, param: str
+) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not check(value):
+        raise ValidationError(message, param=param)
+    return value
+
+
+def _check_media_item(item: object, index: int) -> tuple[str | LocalFile, str | None]:
+    param = f"content.media[{index}]"
+    alt_text: str | None = None
+    content_type: str | None = None
+    source: object = item
+    if isinstance(item, Media):
+        source = item.source
+        alt_text = _optional_str(
+            item.alt_text, lambda _: True, "Media.alt_text must be a string", param
+        )
+        content_type = _optional_str(
+            item.content_type,
+            lambda value: "/" in value,
+            "Media.content_type must be a MIME type such as 'image/jpeg'",
+            param,
+        )
+    if isinstance(source, str):
+        scheme = source.split(":", 1)[0].lower() if ":" in source else ""
+        if scheme in ("http", "https"):
+            return _check_url(source, param), alt_text
+        if "://" in source:
+            msg = f"only http(s) URLs or local paths are accepted, not {scheme}:// URLs"
+            raise ValidationError(msg, param=param)
+        return _check_local_file(source, param, content_type), alt_text
+    if isinstance(source, os.PathLike):
+        return _check_local_file(source, param, content_type), alt_text
+    msg = f"must be an http(s) URL, a local path or a Media, not {_type_name(source)}"
+    raise ValidationError(msg, param=param)
+
+
+def _check_alt_text(
+    alt_text: object, per_item: Sequence[str | None], media_count: int
+) -> str | tuple[str, ...] | None:
+    has_item_alt = any(a is not None for a in per_item)
+    if alt_text is None:
+        if not has_item_alt:
+            return None
+        return tuple(a or "" for a in per_item)
+    if has_item_alt:
+        msg = "give alt text either per Media item or in content.alt_text, not both"
+        raise ValidationError(msg, param="content.alt_text")
+    if media_count == 0:
+        msg = "alt text describes media, but the content has no media"
+        raise ValidationError(msg, param="content.alt_text")
+    if isinstance(alt_text, str):
+        return alt_text
+    if not isinstance(alt_text, tuple):
+        msg = f"must be a string or a list of strings, not {_type_name(alt_text)}"
+        raise ValidationError(msg, param="content.alt_text")
+    for index, text in enumerate(alt_text):
+        if not isinstance(text, str):
+            msg = f"must be a string, not {_type_name(text)}"
+            raise ValidationError(msg, param=f"content.alt_text[{index}]")
+    if len(alt_text) != media_count:
+        msg = (
+            f"has {len(alt_text)} texts for {media_count} media items: give one per item, "
+            "in the same order, or a single string for all"
+        )
+        raise ValidationError(msg, param="content.alt_text")
+    return alt_text
+
+
+def validate_content(
+    content: object,
+) -> tuple[str | None, tuple[str | LocalFile, ...], str | tuple[str, ...] | None]:
+    """Check ``content``; return its text, media (URLs and local files) and alt text."""
+    checked = _content_from(content)
+    text: object = checked.text
+    if text is not None and not isinstance(text, str):
+        msg = f"must be a string, not {_type_name(text)}"
+        raise ValidationError(msg, param="content.text")
+    raw_media: object = checked.media
+    if not isinstance(raw_media, tuple):
+        msg = (
+            f"must be a URL, a local path, a Media, or a list of them, not {_type_name(raw_media)}"
+        )
+        raise ValidationError(msg, param="content.media")
+    if len(raw_media) > MAX_MEDIA:
+        msg = f"has {len(raw_media)} items; at most {MAX_MEDIA} media items are allowed per write"
+        raise ValidationError(msg, param="content.media")
+    media: list[str | LocalFile] = []
+    per_item_alt: list[str | None] = []
+    for index, item in enumerate(raw_media):
+        checked_item, alt = _check_media_item(item, index)
+        media.append(checked_item)
+        per_item_alt.append(alt)
+    if (text is None or not text.strip()) and not media:
+        msg = "needs text, media, or both: e.g. {'text': 'Hello'}"
+        raise ValidationError(msg, param="content")
+    alt_text = _check_alt_text(checked.alt_text, per_item_alt, len(media))
+    return text, tuple(media), alt_text
+
+
+def validate_options(platforms: Sequence[str], options: object) -> dict[str, dict[str, Any]]:
+    """Check ``options``: keyed by platforms of the write, each value a mapping."""
+    from ._options import normalize_options  # noqa: PLC0415 - kept out of import time
+
+    normalized: dict[str, dict[str, Any]] = normalize_options(platforms, options)
+    return normalized
+
+
+def validate_idempotency_key(key: object) -> str | None:
+    """Check a caller's idempotency key: 1 to 255 printable ASCII characters."""
+    if key is None:
+        return None
+    if not isinstance(key, str):
+        msg = f"must be a string, not {_type_name(key)}"
+        raise ValidationError(msg, param="idempotency_key")
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not all(" " <= ch <= "~" for ch in key):
+        msg = f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters"
+        raise ValidationError(msg, param="idempotency_key")
+    return key
+
+
+def validate_write(
+    *,
+    platforms: object,
+    content: object,
+    options: object = None,
+    idempotency_key: object = None,
+) -> WriteRequest:
+    """Check a whole write; raise ``ValidationError`` for the first problem found."""
+    checked_platforms = validate_platforms(platforms)
+    text, media, alt_text = validate_content(content)
+    return WriteRequest(
+        platforms=checked_platforms,
+        text=text,
+        media=media,
+        alt_text=alt_text,
+        options=validate_options(checked_platforms, options),
+        idempotency_key=validate_idempotency_key(idempotency_key),
+    )

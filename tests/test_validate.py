@@ -1,0 +1,219 @@
+"""Input checks: every problem is a ValidationError naming its field, before any I/O."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socialwrite import AsyncClient, Content, Media, ValidationError
+from socialwrite._transport._mock import MockResponse, MockTransport
+from socialwrite._validate import LocalFile, validate_write
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    """A small local PNG file."""
+    path = tmp_path / "chart.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    return path
+
+
+def check(**kwargs: Any) -> ValidationError:
+    """Validate a write that must fail, and return its error."""
+    kwargs.setdefault("platforms", ["x"])
+    kwargs.setdefault("content", {"text": "hi"})
+    with pytest.raises(ValidationError) as info:
+        validate_write(**kwargs)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("platforms", "param", "fragment"),
+    [
+        ("x", "platforms", "bare string"),
+        ([], "platforms", "at least one"),
+        (None, "platforms", "list of platform ids"),
+        ({"x"}, "platforms", "list of platform ids"),
+        (["x", "x"], "platforms[1]", "listed twice"),
+        (["X"], "platforms[0]", "use 'x'"),
+        (["x", 3], "platforms[1]", "platform id string"),
+        (["no spaces"], "platforms[0]", "not a platform id"),
+        ([f"p{i}" for i in range(21)], "platforms", "at most 20"),
+    ],
+)
+def test_platforms(platforms: Any, param: str, fragment: str) -> None:
+    """platforms is a list of 1 to 20 unique lowercase ids; a bare string is an error."""
+    error = check(platforms=platforms)
+    assert error.param == param
+    assert fragment in error.message
+
+
+def test_twenty_platforms_are_fine() -> None:
+    """Exactly 20 unique ids pass."""
+    request = validate_write(platforms=[f"p{i}" for i in range(20)], content={"text": "hi"})
+    assert len(request.platforms) == 20
+
+
+@pytest.mark.parametrize(
+    ("content", "param"),
+    [
+        ("hello", "content"),
+        (None, "content"),
+        ({}, "content"),
+        ({"text": ""}, "content"),
+        ({"text": "   "}, "content"),
+        ({"text": 5}, "content.text"),
+        ({"txt": "hi"}, "content.txt"),
+        ({"text": "hi", "media": 5}, "content.media"),
+        ({"media": ["ftp://example.com/a.jpg"]}, "content.media[0]"),
+        ({"media": ["https://"]}, "content.media[0]"),
+        ({"media": ["https://exa mple.com/a.jpg"]}, "content.media[0]"),
+        ({"media": ["https://user:pw@example.com/a.jpg"]}, "content.media[0]"),
+        ({"media": [b"bytes.jpg"]}, "content.media[0]"),
+        ({"media": [3]}, "content.media[0]"),
+        ({"media": ["/no/such/file.jpg"]}, "content.media[0]"),
+        ({"media": [""]}, "content.media[0]"),
+        ({"media": [f"https://e.com/{i}.jpg" for i in range(11)]}, "content.media"),
+        ({"text": "hi", "alt_text": "no media"}, "content.alt_text"),
+        ({"media": ["https://e.com/a.jpg"], "alt_text": ["a", "b"]}, "content.alt_text"),
+        ({"media": ["https://e.com/a.jpg"], "alt_text": [5]}, "content.alt_text[0]"),
+        ({"media": ["https://e.com/a.jpg"], "alt_text": 5}, "content.alt_text"),
+    ],
+)
+def test_content(content: Any, param: str) -> None:
+    """content needs text or media; media are http(s) URLs or readable local files."""
+    assert check(content=content).param == param
+
+
+def test_did_you_mean_for_content_keys() -> None:
+    """A misspelt content key gets a suggestion."""
+    assert "did you mean 'text'" in check(content={"txt": "hi"}).message
+
+
+def test_local_file_checks(tmp_path: Path, image: Path) -> None:
+    """A directory, an empty file and an unreadable file are refused with their reason."""
+    assert "directory" in check(content={"media": [str(tmp_path)]}).message
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    assert "empty" in check(content={"media": [empty]}).message
+    request = validate_write(platforms=["x"], content={"media": [image]})
+    assert request.media == (LocalFile(source=image, path=str(image), size=72),)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file(tmp_path: Path) -> None:
+    """A file without read permission is refused."""
+    locked = tmp_path / "locked.jpg"
+    locked.write_bytes(b"x")
+    locked.chmod(0)
+    assert "cannot" in check(content={"media": [locked]}).message
+
+
+def test_urls_pass_through_and_paths_become_local_files(image: Path) -> None:
+    """URLs stay strings; local paths (str or PathLike) become LocalFile items."""
+    request = validate_write(
+        platforms=["x", "instagram"],
+        content={"text": "hi", "media": ["https://e.com/a.jpg", str(image), image]},
+    )
+    assert request.media[0] == "https://e.com/a.jpg"
+    assert isinstance(request.media[1], LocalFile)
+    assert isinstance(request.media[2], LocalFile)
+    assert len(request.local_files) == 2
+
+
+def test_alt_text_per_media_item() -> None:
+    """Alt text on Media items becomes a per-item list; mixing both places is refused."""
+    request = validate_write(
+        platforms=["x"],
+        content=Content(
+            media=[Media(source="https://e.com/a.jpg", alt_text="A"), "https://e.com/b.jpg"]
+        ),
+    )
+    assert request.alt_text == ("A", "")
+    error = check(
+        content=Content(media=[Media(source="https://e.com/a.jpg", alt_text="A")], alt_text="B")
+    )
+    assert error.param == "content.alt_text"
+
+
+def test_body_is_the_protocol_shape() -> None:
+    """The JSON body has platforms, content and options as protocol.md says."""
+    request = validate_write(
+        platforms=["x", "instagram"],
+        content={"text": "hi", "media": "https://e.com/a.jpg", "alt_text": "A"},
+        options={"instagram": {"format": "feed"}},
+    )
+    assert request.body() == {
+        "platforms": ["x", "instagram"],
+        "content": {"text": "hi", "media": ["https://e.com/a.jpg"], "alt_text": "A"},
+        "options": {"instagram": {"format": "feed"}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("options", "param"),
+    [
+        ("feed", "options"),
+        ({"bluesky": {}}, "options.bluesky"),
+        ({"x": "reply"}, "options.x"),
+    ],
+)
+def test_options(options: Any, param: str) -> None:
+    """options is keyed by platforms of the write, each value a mapping."""
+    assert check(options=options).param == param
+
+
+@pytest.mark.parametrize("key", ["", "a" * 256, "tab\there", "ünïcode", 5])
+def test_idempotency_key(key: Any) -> None:
+    """An idempotency key is 1 to 255 printable ASCII characters."""
+    assert check(idempotency_key=key).param == "idempotency_key"
+
+
+junk = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=20)
+    | st.binary(max_size=10)
+    | st.sampled_from(["x", "instagram", "https://e.com/a.jpg", "text", "media", "/etc", "."]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(children, children)
+        | st.dictionaries(
+            st.sampled_from(["text", "media", "alt_text", "x", "instagram", "format"]) | st.text(),
+            children,
+            max_size=3,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(platforms=junk, content=junk, options=junk, key=junk)
+def test_junk_only_ever_raises_validation_error(
+    platforms: Any, content: Any, options: Any, key: Any
+) -> None:
+    """Arbitrary junk given to write() raises ValidationError (or passes), sending nothing."""
+    transport = MockTransport(lambda request: MockResponse(status_code=500))
+    client = AsyncClient("sk_test", base_url="http://127.0.0.1:9", transport=transport)
+    error: ValidationError | None = None
+    try:
+        operation = client.write(
+            platforms=platforms, content=content, options=options, idempotency_key=key
+        )
+    except ValidationError as raised:
+        error = raised
+    else:
+        # Valid by chance: the operation exists but nothing ran yet.
+        assert operation.idempotency_key
+    if error is not None:
+        assert error.param is None or isinstance(error.param, str)
+        assert str(error)
+    assert transport.requests == []
