@@ -575,11 +575,14 @@ class WriteStream:
             return None
         # Leaving the block ends the write whether or not it is done: a break,
         # a cancellation or an error in the body must not leave work behind.
+        # The caller's own exception is not handed to the task group: it would
+        # come out wrapped in an ExceptionGroup. Returning None re-raises it as is.
         task_group.cancel_scope.cancel()
         try:
-            return await task_group.__aexit__(exc_type, exc, tb)
+            await task_group.__aexit__(None, None, None)
         finally:
             self._receive.close()
+        return None
 
 
 class _ResultIterator:

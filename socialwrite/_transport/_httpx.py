@@ -70,7 +70,7 @@ class HttpxResponse:
         self._closed = True
         await self._response.aclose()
         chunks, self._chunks = self._chunks, None
-        if chunks is not None and chunks.ag_frame is not None:
+        if chunks is not None and getattr(chunks, "ag_frame", None) is not None:
             # httpx reads through a chain of nested async generators, and closing
             # the outer one leaves the inner ones suspended: garbage collected so,
             # trio warns about each. Reading once more from the closed response

@@ -35,8 +35,8 @@ class MockResponse:
         self.headers = {k.lower(): v for k, v in self.headers.items()}
 
     async def aiter_bytes(self) -> AsyncGenerator[bytes, None]:
-        """Yield the canned body."""
-        chunks = [self.body] if isinstance(self.body, bytes) else list(self.body)
+        """Yield the canned body (an iterable of chunks is read lazily: it may raise)."""
+        chunks = [self.body] if isinstance(self.body, bytes) else self.body
         for chunk in chunks:
             if chunk:
                 yield chunk
