@@ -245,3 +245,17 @@ async def test_event_data_is_one_line_of_json() -> None:
     for block in blocks:
         assert [line.split(":", 1)[0] for line in block.split("\n")] == ["id", "event", "data"]
         json.loads(block.split("\n")[2].removeprefix("data: "))
+
+
+async def test_stream_request_replays_a_json_write() -> None:
+    """A streaming request with the key of a JSON-mode write replays its events to done."""
+    headers = {"Idempotency-Key": "json-first"}
+    async with serve() as (sandbox, http):
+        async with http.post(WRITE, json=SEED_BODY, headers=headers) as response:
+            answer = await response.text()
+        async with http.post(WRITE, json=SEED_BODY, headers={**headers, **STREAM}) as response:
+            assert response.headers["Idempotent-Replayed"] == "true"
+            events = await SseReader(response).all()
+        assert sandbox.stats.publishes_for("json-first") == 2
+    _check_write_events(events, ["x", "instagram"])
+    assert events[-1].raw == answer
