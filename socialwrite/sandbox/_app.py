@@ -22,6 +22,7 @@ from ._config import SandboxConfig
 from ._protocol import ProtocolError
 from ._runs import WriteRun
 from ._state import SandboxState
+from ._uploads import setup_uploads
 from ._validation import (
     check_idempotency_key,
     last_event_id,
@@ -54,6 +55,7 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_post("/v1/social/write", _post_write)
     app.router.add_get("/v1/sandbox/published", _get_published, allow_head=False)
     app.router.add_delete("/v1/sandbox/published", _delete_published)
+    setup_uploads(app, state.config.uploads)
     app.on_response_prepare.append(_add_request_id)
     app.on_shutdown.append(_stop_writes)
     return app

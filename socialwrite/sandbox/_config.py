@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from ._protocol import IDEMPOTENCY_TTL_SECONDS
+from ._uploads_config import UploadConfig
 
 __all__ = ["SandboxConfig"]
 
@@ -65,6 +66,8 @@ class SandboxConfig:
         handle: the account name that appears in post URLs (``x.com/<handle>/...``).
         idempotency_ttl: seconds an ``Idempotency-Key`` is remembered (24 hours,
             as the protocol says; shorter only to test expiry).
+        uploads: how media uploads behave (size limit, expiry, storage origin,
+            injected faults).
 
     Example:
         ```python
@@ -81,6 +84,7 @@ class SandboxConfig:
     ping_interval: float = attrs.field(default=15.0, validator=_check_positive)
     handle: str = "sandbox"
     idempotency_ttl: float = attrs.field(default=IDEMPOTENCY_TTL_SECONDS, validator=_check_positive)
+    uploads: UploadConfig = attrs.field(factory=UploadConfig)
 
     def latency_of(self, platform: str) -> float:
         """Return the seconds ``platform`` takes to publish (0 when not configured)."""
