@@ -179,7 +179,9 @@ async def _stream(
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     await response.prepare(request)
-    cursor = last_event_id(request.headers.get("Last-Event-ID"))
+    # Last-Event-ID resumes a write already under way; a write that starts now
+    # has no events yet that the client could have seen.
+    cursor = last_event_id(request.headers.get("Last-Event-ID")) if replayed else 0
     # A client that goes away stops only its own copy of the events; the write
     # itself runs on as a server task.
     with contextlib.suppress(ConnectionResetError):

@@ -259,3 +259,12 @@ async def test_stream_request_replays_a_json_write() -> None:
         assert sandbox.stats.publishes_for("json-first") == 2
     _check_write_events(events, ["x", "instagram"])
     assert events[-1].raw == answer
+
+
+async def test_last_event_id_on_a_new_write_is_ignored() -> None:
+    """A Last-Event-ID sent with a write that starts now does not hide any of its events."""
+    headers = {"Idempotency-Key": "fresh", "Last-Event-ID": "5", **STREAM}
+    async with serve() as (_, http), http.post(WRITE, json=SEED_BODY, headers=headers) as response:
+        assert "Idempotent-Replayed" not in response.headers
+        events = await SseReader(response).all()
+    _check_write_events(events, ["x", "instagram"])
