@@ -26,6 +26,7 @@ How it is built, and why:
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import aclosing
@@ -52,6 +53,7 @@ from ._errors import (
     APIStatusError,
     status_error_class,
 )
+from ._logging import logger, redact_url
 from ._models import PlatformResult, WriteResult
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import ServerSentEvent, SSEDecodeError, SSEDecoder
@@ -182,7 +184,9 @@ class _WriteRun:
         body = dumps(self.request.body(uploaded)).encode()
         progress = _Progress()
         attempt = 0
+        url = self.client._url(WRITE_PATH)
         while True:
+            started = time.monotonic()
             try:
                 result = await self._attempt(body, emit, progress)
             except _FinalError as final:
@@ -196,11 +200,36 @@ class _WriteRun:
                     error=None if status is not None else exc,
                     retry_after=retry_after,
                 )
+                outcome = status if status is not None else type(exc).__name__
                 if not decision.retry:
+                    logger.warning(
+                        "POST %s failed (%s) after %.1f ms, key %s: %s",
+                        redact_url(url),
+                        outcome,
+                        (time.monotonic() - started) * 1000,
+                        self.idempotency_key,
+                        decision.reason,
+                    )
                     raise
+                logger.info(
+                    "POST %s failed (%s), key %s: %s",
+                    redact_url(url),
+                    outcome,
+                    self.idempotency_key,
+                    decision.reason,
+                )
                 await anyio.sleep(decision.delay)
                 attempt += 1
                 continue
+            logger.debug(
+                "POST %s -> %d results in %.1f ms, key %s, request id %s, %d retries",
+                redact_url(url),
+                len(result.results),
+                (time.monotonic() - started) * 1000,
+                self.idempotency_key,
+                result.request_id,
+                attempt,
+            )
             result = attrs.evolve(result, retries=attempt)
             await emit(WriteCompleted(result=result))
             return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -350,3 +351,35 @@ async def test_closed_client_refuses_work() -> None:
     with pytest.raises(RuntimeError, match="closed"):
         await client.write(platforms=["x"], content={"text": "a"})
     assert not transport.closed  # a transport passed in is the caller's to close
+
+
+async def test_logs_name_requests_and_retries_but_never_the_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Retries are logged with the request line and key-free text."""
+    answers = iter(
+        [
+            json_answer(
+                {"error": {"type": "api_error", "message": KEY}}, 503, **{"Retry-After": "0"}
+            ),
+            json_answer({"results": [{"platform": "x", "success": True}], "credits_used": 0.0075}),
+        ]
+    )
+    transport = MockTransport(lambda request: next(answers))
+    with caplog.at_level(logging.DEBUG, logger="socialwrite"):
+        async with make_client(transport) as client:
+            result = await client.write(platforms=["x"], content={"text": "a"})
+    assert "POST https://api.example.com/v1/social/write failed (503)" in caplog.text
+    assert result.idempotency_key in caplog.text
+    assert "1 retries" in caplog.text
+    assert KEY not in caplog.text
+
+
+def test_redact_url_hides_query_values_and_credentials() -> None:
+    """Tokens in query strings and userinfo never reach a log line."""
+    from socialwrite._logging import redact_url
+
+    assert redact_url("https://u:p@h.example/a?sig=s3cret&x=1") == (
+        "https://h.example/a?sig=%2A%2A%2A&x=%2A%2A%2A"
+    )
+    assert "s3cret" not in redact_url("https://h.example/?token=s3cret")
