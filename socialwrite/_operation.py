@@ -51,6 +51,7 @@ from ._errors import (
     APIError,
     APIResponseValidationError,
     APIStatusError,
+    APITimeoutError,
     status_error_class,
 )
 from ._logging import logger, redact_url
@@ -235,6 +236,18 @@ class _WriteRun:
             return result
 
     async def _attempt(self, body: bytes, emit: Emit, progress: _Progress) -> WriteResult:
+        total = self.timeout.total
+        if total is None:
+            return await self._attempt_once(body, emit, progress)
+        try:
+            with anyio.fail_after(total):
+                return await self._attempt_once(body, emit, progress)
+        except TimeoutError as exc:
+            url = self.client._url(WRITE_PATH)
+            msg = f"POST {url} took longer than its total timeout of {total:g} s"
+            raise APITimeoutError(msg, method="POST", url=url) from exc
+
+    async def _attempt_once(self, body: bytes, emit: Emit, progress: _Progress) -> WriteResult:
         client = self.client
         url = client._url(WRITE_PATH)
         extra = {
@@ -283,8 +296,7 @@ class _WriteRun:
             raw = client._redact(await response.aread(MAX_JSON_BODY))
             result = self._decode_json(raw, status, request_id, url)
             # A server without streaming: every result at once, in request order.
-            for item in result.results:
-                await emit(item)
+            await self._emit_remaining(result, emit, progress)
             return result
         msg = f"the write's answer has an unexpected content type {content_type!r}"
         raise APIResponseValidationError(
@@ -381,11 +393,7 @@ class _WriteRun:
                     data, idempotency_key=self.idempotency_key, request_id=request_id
                 )
                 self._check_platforms(final, status, request_id, url)
-                # Results the stream did not send one by one still reach the caller.
-                for index, item in enumerate(final.results):
-                    if index not in progress.emitted:
-                        progress.emitted.add(index)
-                        await emit(item)
+                await self._emit_remaining(final, emit, progress)
                 return final
             else:
                 raise _FinalError(self._error_event(data, url, request_id))
@@ -395,6 +403,14 @@ class _WriteRun:
                 msg, status_code=status, request_id=request_id, method="POST", url=url
             ) from None
         return None
+
+    @staticmethod
+    async def _emit_remaining(result: WriteResult, emit: Emit, progress: _Progress) -> None:
+        """Emit the results not yet emitted one by one (never one twice)."""
+        for index, item in enumerate(result.results):
+            if index not in progress.emitted:
+                progress.emitted.add(index)
+                await emit(item)
 
     def _status_event(self, data: object) -> PlatformStatus:
         if not isinstance(data, dict):
