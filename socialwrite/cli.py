@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import ipaddress
 import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from .sandbox import Sandbox, SandboxConfig
@@ -70,10 +70,11 @@ async def _serve(sandbox: Sandbox) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        # Where the loop cannot take signal handlers (Windows), Ctrl-C arrives as
-        # KeyboardInterrupt instead, which main() turns into a clean exit too.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+    # Windows event loops take no signal handlers, and neither does a loop
+    # outside the main thread: there Ctrl-C arrives as KeyboardInterrupt
+    # instead, which main() turns into a clean exit too.
+    if sys.platform != "win32" and threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
             handled.append(signum)
     try:
