@@ -39,6 +39,7 @@ from ._errors import (
 )
 from ._models import Content, Media, PlatformResult, WriteResult
 from ._operation import WriteOperation, WriteStream
+from ._retry import RetryPolicy
 from ._transport import Timeout
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "PermissionDeniedError",
     "PlatformResult",
     "RateLimitError",
+    "RetryPolicy",
     "SocialWriteError",
     "Timeout",
     "UnprocessableEntityError",

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import sniffio
 
 from ._errors import ValidationError
+from ._retry import RetryPolicy
 from ._transport import Timeout, Transport, default_transport, origin_of
 from ._validate import validate_write
 
@@ -111,6 +112,9 @@ class AsyncClient:
             ``/v1``); default: the ``SOCIALWRITE_BASE_URL`` environment variable.
         timeout: seconds for connecting and between reads, or a ``Timeout``.
         max_retries: retries after the first try (each with the same idempotency key).
+            The whole policy is ``client.retry_policy`` (a ``RetryPolicy``): replace
+            it to change the backoff, e.g. ``attrs.evolve(client.retry_policy,
+            backoff_base=0.1)``.
         upload_concurrency: how many local files upload at once.
         session: an ``aiohttp.ClientSession`` to share; used, never closed by the client.
         transport: a transport to use instead of the default (aiohttp on
@@ -162,7 +166,9 @@ class AsyncClient:
         self._api_key = key
         self.base_url: str = _check_base_url(url)
         self.timeout: Timeout = check_timeout(timeout)
-        self.max_retries: int = _check_positive_int(max_retries, "max_retries", 0)
+        self.retry_policy: RetryPolicy = RetryPolicy(
+            max_retries=_check_positive_int(max_retries, "max_retries", 0)
+        )
         self.upload_concurrency: int = _check_positive_int(
             upload_concurrency, "upload_concurrency", 1
         )
@@ -198,6 +204,11 @@ class AsyncClient:
         transport, self._transport = self._transport, None
         if transport is not None and self._owns_transport:
             await transport.aclose()
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first try, for every call that does not say otherwise."""
+        return self.retry_policy.max_retries
 
     @property
     def is_closed(self) -> bool:
@@ -307,10 +318,12 @@ class AsyncClient:
         request = validate_write(
             platforms=platforms, content=content, options=options, idempotency_key=idempotency_key
         )
-        retries = (
-            self.max_retries
+        policy = (
+            self.retry_policy
             if max_retries is None
-            else _check_positive_int(max_retries, "max_retries", 0)
+            else self.retry_policy.with_max_retries(
+                _check_positive_int(max_retries, "max_retries", 0)
+            )
         )
         call_timeout = self.timeout if timeout is None else check_timeout(timeout)
-        return WriteOperation(self, request, max_retries=retries, timeout=call_timeout)
+        return WriteOperation(self, request, policy=policy, timeout=call_timeout)

@@ -166,12 +166,12 @@ class _WriteRun:
         client: AsyncClient,
         request: WriteRequest,
         *,
-        max_retries: int,
+        policy: RetryPolicy,
         timeout: Timeout,
     ) -> None:
         self.client = client
         self.request = request
-        self.policy = RetryPolicy(max_retries=max_retries)
+        self.policy = policy
         self.timeout = timeout
         self.idempotency_key = request.idempotency_key or new_idempotency_key()
 
@@ -489,10 +489,10 @@ class WriteOperation:
         client: AsyncClient,
         request: WriteRequest,
         *,
-        max_retries: int,
+        policy: RetryPolicy,
         timeout: Timeout,
     ) -> None:
-        self._run = _WriteRun(client, request, max_retries=max_retries, timeout=timeout)
+        self._run = _WriteRun(client, request, policy=policy, timeout=timeout)
         self._used = False
         self._stream: WriteStream | None = None
 

@@ -7,6 +7,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 import socialwrite
@@ -383,3 +384,15 @@ def test_redact_url_hides_query_values_and_credentials() -> None:
         "https://h.example/a?sig=%2A%2A%2A&x=%2A%2A%2A"
     )
     assert "s3cret" not in redact_url("https://h.example/?token=s3cret")
+
+
+async def test_retry_policy_is_the_clients_and_tunable() -> None:
+    """client.retry_policy carries max_retries; a faster backoff can be swapped in."""
+    body = {"error": {"type": "api_error", "message": "down"}}
+    transport = MockTransport(lambda request: json_answer(body, 503))
+    async with make_client(transport, max_retries=3) as client:
+        assert client.max_retries == 3
+        client.retry_policy = attrs.evolve(client.retry_policy, backoff_base=0.001)
+        with pytest.raises(socialwrite.InternalServerError):
+            await client.write(platforms=["x"], content={"text": "a"})
+    assert len(transport.requests) == 4
