@@ -19,22 +19,39 @@ async with Sandbox(config) as sandbox:             # on the current asyncio loop
 
 ``GET /v1/sandbox/published`` shows the same records over HTTP and
 ``DELETE /v1/sandbox/published`` clears them.
+
+Faults (errors, dropped connections, cut streams, bad JSON, slowness, cut
+uploads) are injected on demand, counted or as a seeded random mix, to test
+how clients survive them (docs/sandbox-faults.md):
+
+```python
+with Sandbox(SandboxConfig(faults=Faults(fail_writes=2))).run_in_thread() as sandbox:
+    ...  # the first two writes are answered 503
+    sandbox.set_faults(Faults.random_mix(0.3, seed=7))
+    print(sandbox.faults_injected)
+```
 """
 
 from __future__ import annotations
 
-from ._app import make_app, state_of
+from ._app import faults_of, make_app, state_of
 from ._config import SandboxConfig
+from ._faults import FaultInjector
+from ._faults_config import FaultKind, Faults
 from ._ledger import PublishedPost, SandboxStats
 from ._server import Sandbox
 from ._state import SandboxState
 
 __all__ = [
+    "FaultInjector",
+    "FaultKind",
+    "Faults",
     "PublishedPost",
     "Sandbox",
     "SandboxConfig",
     "SandboxState",
     "SandboxStats",
+    "faults_of",
     "make_app",
     "state_of",
 ]

@@ -9,6 +9,7 @@ the protocol's JSON body with the type its status calls for.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -19,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ._config import SandboxConfig
+from ._faults import FaultInjector, WriteFault, json_answer_with_fault, stream_with_fault
+from ._faults_config import FaultKind
 from ._protocol import ProtocolError
 from ._runs import WriteRun
 from ._state import SandboxState
@@ -30,11 +33,12 @@ from ._validation import (
     wants_event_stream,
 )
 
-__all__ = ["make_app", "state_of"]
+__all__ = ["faults_of", "make_app", "state_of"]
 
 _logger = logging.getLogger("socialwrite.sandbox")
 
 _STATE = web.AppKey("socialwrite_sandbox_state", SandboxState)
+_FAULTS = web.AppKey("socialwrite_sandbox_faults", FaultInjector)
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -44,7 +48,7 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
 
     Usable on its own with aiohttp's runners or test tools
     (``aiohttp.test_utils.TestServer(make_app(config))``); use :func:`state_of`
-    to read what it published.
+    to read what it published and :func:`faults_of` to change its faults.
 
     Args:
         config: the sandbox's behaviour; the defaults when ``None``.
@@ -52,10 +56,13 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
     app = web.Application(middlewares=[_protocol_errors])
     state = SandboxState(config if config is not None else SandboxConfig())
     app[_STATE] = state
+    faults = FaultInjector(state.config.faults)
+    app[_FAULTS] = faults
     app.router.add_post("/v1/social/write", _post_write)
     app.router.add_get("/v1/sandbox/published", _get_published, allow_head=False)
     app.router.add_delete("/v1/sandbox/published", _delete_published)
-    setup_uploads(app, state.config.uploads)
+    app.router.add_get("/v1/sandbox/faults", _get_faults, allow_head=False)
+    setup_uploads(app, state.config.uploads).put_fault = faults.draw_put
     app.on_response_prepare.append(_add_request_id)
     app.on_shutdown.append(_stop_writes)
     return app
@@ -64,6 +71,11 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
 def state_of(app: web.Application) -> SandboxState:
     """Return the state of an application made by :func:`make_app`."""
     return app[_STATE]
+
+
+def faults_of(app: web.Application) -> FaultInjector:
+    """Return the fault injector of an application made by :func:`make_app`."""
+    return app[_FAULTS]
 
 
 def _new_request_id() -> str:
@@ -147,12 +159,25 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
     idempotency_key = check_idempotency_key(request.headers.get("Idempotency-Key"))
     body = await request.read()
     write = parse_write_request(body, request.headers.get("Content-Type"))
+    streamed = wants_event_stream(request.headers.get("Accept"))
+    fault = faults_of(request.app).draw_write(streamed=streamed, platforms=len(write.platforms))
+    # An injected error answer comes before the idempotency store sees the key,
+    # so the retry it calls for runs the write for real.
+    refusal = fault.refusal() if fault is not None else None
+    if refusal is not None:
+        raise refusal
     run, replayed = state.begin_write(write, idempotency_key=idempotency_key)
-    if wants_event_stream(request.headers.get("Accept")):
+    if fault is not None and fault.kind is FaultKind.SLOW_ANSWER:
+        await asyncio.sleep(fault.delay)
+    if streamed:
         return await _stream(
-            request, run, replayed=replayed, ping_interval=state.config.ping_interval
+            request, run, replayed=replayed, ping_interval=state.config.ping_interval, fault=fault
         )
     await run.wait_finished()
+    if fault is not None:
+        faulted = await json_answer_with_fault(request, run, fault)
+        if faulted is not None:
+            return faulted
     if run.failure is not None:
         return _error_response(run.failure)
     if run.answer_text is None:
@@ -165,7 +190,12 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
 
 
 async def _stream(
-    request: web.Request, run: WriteRun, *, replayed: bool, ping_interval: float
+    request: web.Request,
+    run: WriteRun,
+    *,
+    replayed: bool,
+    ping_interval: float,
+    fault: WriteFault | None = None,
 ) -> web.StreamResponse:
     response = web.StreamResponse(
         status=200,
@@ -182,6 +212,11 @@ async def _stream(
     # Last-Event-ID resumes a write already under way; a write that starts now
     # has no events yet that the client could have seen.
     cursor = last_event_id(request.headers.get("Last-Event-ID")) if replayed else 0
+    if fault is not None:
+        await stream_with_fault(
+            request, response, run, fault, cursor=cursor, ping_interval=ping_interval
+        )
+        return response
     # A client that goes away stops only its own copy of the events; the write
     # itself runs on as a server task.
     with contextlib.suppress(ConnectionResetError):
@@ -206,4 +241,9 @@ async def _get_published(request: web.Request) -> web.Response:
 
 async def _delete_published(request: web.Request) -> web.Response:
     state_of(request.app).clear()
+    faults_of(request.app).reset_counts()
     return web.Response(status=204)
+
+
+async def _get_faults(request: web.Request) -> web.Response:
+    return web.json_response(faults_of(request.app).to_json())

@@ -1,7 +1,9 @@
 """How one sandbox behaves: its API key, per-platform latency, what is connected.
 
 A frozen value, so that a running sandbox's behaviour cannot change under a
-test's feet; a test that wants other behaviour starts another sandbox.
+test's feet; a test that wants other behaviour starts another sandbox. The one
+exception is fault injection: ``faults`` is only the plan a sandbox starts
+with, and ``Sandbox.set_faults`` changes it while it runs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from ._faults_config import Faults
 from ._protocol import IDEMPOTENCY_TTL_SECONDS
 from ._uploads_config import UploadConfig
 
@@ -68,6 +71,8 @@ class SandboxConfig:
             as the protocol says; shorter only to test expiry).
         uploads: how media uploads behave (size limit, expiry, storage origin,
             injected faults).
+        faults: the faults injected from the start (none by default); see
+            :class:`~socialwrite.sandbox.Faults` and ``Sandbox.set_faults``.
 
     Example:
         ```python
@@ -85,6 +90,7 @@ class SandboxConfig:
     handle: str = "sandbox"
     idempotency_ttl: float = attrs.field(default=IDEMPOTENCY_TTL_SECONDS, validator=_check_positive)
     uploads: UploadConfig = attrs.field(factory=UploadConfig)
+    faults: Faults = attrs.field(factory=Faults)
 
     def latency_of(self, platform: str) -> float:
         """Return the seconds ``platform`` takes to publish (0 when not configured)."""

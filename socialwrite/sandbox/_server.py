@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 
 from aiohttp import web
 
-from ._app import make_app, state_of
+from ._app import faults_of, make_app, state_of
 from ._config import SandboxConfig
+from ._faults_config import FaultKind, Faults
 from ._ledger import PublishedPost, SandboxStats
 from ._state import SandboxState
 
@@ -97,11 +98,43 @@ class Sandbox:
         return self.state.published()
 
     def clear(self) -> None:
-        """Forget the published posts and reset the counters. Thread-safe.
+        """Forget the published posts and reset the counters, faults injected included.
 
         Idempotency keys are kept, so a replayed write still publishes nothing.
+        The faults in force stay as they are. Thread-safe.
         """
         self.state.clear()
+        faults_of(self._app).reset_counts()
+
+    @property
+    def faults(self) -> Faults:
+        """The faults in force now (``config.faults`` until :meth:`set_faults`). Thread-safe."""
+        return faults_of(self._app).faults
+
+    def set_faults(self, faults: Faults) -> None:
+        """Put ``faults`` in force from the next request on, while the sandbox runs. Thread-safe.
+
+        Counted faults start again from ``faults``' counts, the random mix from
+        its seed; the counts of faults already injected are kept. Give
+        ``Faults()`` to stop injecting.
+
+        Example:
+            ```python
+            with Sandbox().run_in_thread() as sandbox:
+                sandbox.set_faults(Faults(fail_writes=2, fail_status=429, retry_after=1))
+                ...  # the next two writes are rate limited
+            ```
+        """
+        faults_of(self._app).set_faults(faults)
+
+    @property
+    def faults_injected(self) -> Mapping[FaultKind, int]:
+        """How many faults of each kind were injected (every kind, zeros included). Thread-safe.
+
+        Keys are :class:`FaultKind` members, which equal their names
+        (``sandbox.faults_injected["server_error"]`` works).
+        """
+        return faults_of(self._app).injected()
 
     async def start(self) -> None:
         """Start listening on the current asyncio loop.

@@ -207,6 +207,9 @@ class UploadStore:
         self._stats = UploadStats()
         self._bytes: dict[str, int] = {}
         self._puts: list[PutRecord] = []
+        # Fault injection's say on a PUT that the config does not cut: given the
+        # body's length, how many bytes to keep before cutting (None: no cut).
+        self.put_fault: Callable[[int], int | None] | None = None
 
     # -- counters, readable from any thread ----------------------------------------------
 
@@ -489,6 +492,9 @@ class UploadStore:
         received = 0
         too_long = False
         drop_after = self.config.drop_put_after if upload.drops_left > 0 else None
+        config_cut = drop_after is not None
+        if drop_after is None and self.put_fault is not None:
+            drop_after = self.put_fault(stop - upload.offset)
         # Appending one network chunk to a local file costs less than a thread hop.
         with open(upload.path, "ab") as file:  # noqa: ASYNC230
             try:
@@ -509,7 +515,8 @@ class UploadStore:
                     upload.offset += len(chunk)
                     received += len(chunk)
                     if cut:
-                        upload.drops_left -= 1
+                        if config_cut:
+                            upload.drops_left -= 1
                         file.flush()
                         if request.transport is not None:
                             request.transport.abort()
