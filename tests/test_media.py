@@ -103,7 +103,7 @@ class FakeServer:
         self.files: dict[str, bytearray] = {}
         self.meta: dict[str, dict[str, Any]] = {}
         self.create_failures: list[MockResponse] = []
-        self.put_answer: Callable[[str], MockResponse] | None = None
+        self.put_answer: Callable[[str], MockResponse | None] | None = None
         self.on_chunk: Callable[[int], None] | None = None
         self.transport = MockTransport(self.handle)
 
@@ -144,10 +144,19 @@ class FakeServer:
                     self.on_chunk(len(chunk))
                 self.files[upload_id] += chunk
             if self.put_answer is not None:
-                return self.put_answer(upload_id)
+                answer = self.put_answer(upload_id)
+                if answer is not None:
+                    return answer
             offset = len(self.files[upload_id])
             status = "received" if offset == self.meta[upload_id]["size"] else "pending"
             return _json(200, {"id": upload_id, "offset": offset, "status": status})
+        if request.method == "HEAD":
+            upload_id = path.rsplit("/", 1)[1]
+            headers = {
+                "Upload-Offset": str(len(self.files[upload_id])),
+                "Upload-Length": str(self.meta[upload_id]["size"]),
+            }
+            return MockResponse(status_code=200, headers=headers)
         if request.method == "POST" and path.endswith("/complete"):
             upload_id = path.split("/")[-2]
             data = bytes(self.files[upload_id])
@@ -185,6 +194,11 @@ def make_file(directory: Path, name: str, size: int, *, head: bytes = PNG) -> Lo
 def _sha256_of(path: str) -> str:
     with open(path, "rb") as file:
         return hashlib.sha256(file.read()).hexdigest()
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
 
 
 def _rewrite(path: str, data: bytes) -> None:
@@ -433,3 +447,61 @@ async def test_a_file_that_changed_since_validation_fails(
             await upload_all(client, (file,), emit, FAST)
     assert "changed" in str(caught.value)
     assert server.requests == []
+
+
+@pytest.mark.anyio
+async def test_a_retryable_put_status_resumes_from_head(
+    server: FakeServer,
+    media_dir: Path,
+    emit: Callable[[Event], Any],
+    client_factory: Callable[..., AsyncClient],
+) -> None:
+    """A PUT answered 503 after part of the body arrived: HEAD, then the rest from its offset."""
+    size = 2 * CHUNK_SIZE + 10
+    file = make_file(media_dir, "a.png", size)
+    answers = [_json(503, {"error": {"type": "api_error", "code": "unavailable"}})]
+
+    def first_put_fails(upload_id: str) -> MockResponse | None:
+        if not answers:
+            return None
+        del server.files[upload_id][CHUNK_SIZE:]
+        return answers.pop()
+
+    server.put_answer = first_put_fails
+    async with client_factory() as client:
+        urls = await upload_all(client, (file,), emit, FAST)
+    assert urls[file.path] == f"{API}/m/med_1"
+    assert [r.method for r in server.requests] == ["POST", "PUT", "HEAD", "PUT", "POST"]
+    second_put = server.requests[3]
+    assert second_put.headers["Content-Range"] == f"bytes {CHUNK_SIZE}-{size - 1}/{size}"
+    assert second_put.headers["Content-Length"] == str(size - CHUNK_SIZE)
+    assert bytes(server.files["med_1"]) == _read(file.path)
+
+
+@pytest.mark.anyio
+async def test_an_offset_mismatch_sends_from_the_servers_offset(
+    server: FakeServer,
+    media_dir: Path,
+    emit: Callable[[Event], Any],
+    client_factory: Callable[..., AsyncClient],
+) -> None:
+    """A 409 offset_mismatch names the offset to resume from; no HEAD is needed."""
+    size = 5000
+    file = make_file(media_dir, "a.png", size)
+    data = _read(file.path)
+    mismatches = [1200]
+
+    def server_was_ahead(upload_id: str) -> MockResponse | None:
+        if not mismatches:
+            return None
+        offset = mismatches.pop()
+        server.files[upload_id][:] = data[:offset]
+        body = {"error": {"type": "conflict_error", "code": "offset_mismatch"}, "offset": offset}
+        return _json(409, body)
+
+    server.put_answer = server_was_ahead
+    async with client_factory() as client:
+        await upload_all(client, (file,), emit, FAST)
+    assert [r.method for r in server.requests] == ["POST", "PUT", "PUT", "POST"]
+    assert server.requests[2].headers["Content-Range"] == f"bytes 1200-{size - 1}/{size}"
+    assert bytes(server.files["med_1"]) == data
