@@ -19,7 +19,10 @@ import sys
 import threading
 from collections.abc import Callable
 
+import attrs
+
 from .sandbox import Sandbox, SandboxConfig
+from .sandbox._faults_cli import add_fault_options, describe_faults, faults_from_args
 
 __all__ = ["main"]
 
@@ -63,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a --host that is not a loopback address",
     )
+    add_fault_options(sandbox)
     return parser
 
 
@@ -86,6 +90,8 @@ async def _serve(sandbox: Sandbox) -> None:
                 f"  export SOCIALWRITE_API_KEY={sandbox.api_key}\n"
                 "Press Ctrl-C to stop.\n"
             )
+            for line in describe_faults(sandbox.faults):
+                sys.stdout.write(f"Fault: {line}\n")
             sys.stdout.flush()
             await stop.wait()
     finally:
@@ -105,6 +111,10 @@ def _run_sandbox(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         config = SandboxConfig(api_key=args.api_key)
     except ValueError as exc:
         parser.error(f"--api-key: {exc}")
+    try:
+        config = attrs.evolve(config, seed=args.seed, faults=faults_from_args(args))
+    except ValueError as exc:
+        parser.error(f"fault options: {exc}")
     sandbox = Sandbox(config, host=args.host, port=args.port)
     try:
         asyncio.run(_serve(sandbox))

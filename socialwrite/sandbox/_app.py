@@ -169,6 +169,10 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
     run, replayed = state.begin_write(write, idempotency_key=idempotency_key)
     if fault is not None and fault.kind is FaultKind.SLOW_ANSWER:
         await asyncio.sleep(fault.delay)
+        if request.transport is None or request.transport.is_closing():
+            # The client gave up waiting (and may be retrying); aiohttp quietly
+            # drops an answer to a closed connection, unlike a stream's headers.
+            return web.Response(status=499)
     if streamed:
         return await _stream(
             request, run, replayed=replayed, ping_interval=state.config.ping_interval, fault=fault

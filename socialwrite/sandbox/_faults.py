@@ -108,9 +108,10 @@ class WriteFault:
                 if self.retry_after_date
                 else _seconds_text(self.retry_after)
             )
+        # No "sandbox" in the text: it is the default API key, which clients
+        # rightly redact from every message.
         message = (
-            f"{what} (a fault the sandbox injected); nothing was recorded: "
-            "retry with the same Idempotency-Key"
+            f"{what} (an injected fault); nothing was recorded: retry with the same Idempotency-Key"
         )
         return ProtocolError(self.status, code, message, headers=headers)
 
@@ -177,10 +178,14 @@ class FaultInjector:
         with self._lock:
             return MappingProxyType(dict(self._remaining))
 
-    def injected(self) -> Mapping[FaultKind, int]:
-        """Return how many faults of each kind were injected (every kind, zeros included)."""
+    def injected(self) -> Mapping[str, int]:
+        """Return how many faults of each kind were injected, by kind name.
+
+        Every kind is there, zeros included, in the order of :class:`FaultKind`;
+        a :class:`FaultKind` member finds its count too (it equals its name).
+        """
         with self._lock:
-            return MappingProxyType({kind: self._injected[kind] for kind in FaultKind})
+            return MappingProxyType({kind.value: self._injected[kind] for kind in FaultKind})
 
     def reset_counts(self) -> None:
         """Set the counts of injected faults back to zero."""

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from ._app import faults_of, make_app, state_of
 from ._config import SandboxConfig
-from ._faults_config import FaultKind, Faults
+from ._faults_config import Faults
 from ._ledger import PublishedPost, SandboxStats
 from ._state import SandboxState
 
@@ -128,11 +128,11 @@ class Sandbox:
         faults_of(self._app).set_faults(faults)
 
     @property
-    def faults_injected(self) -> Mapping[FaultKind, int]:
-        """How many faults of each kind were injected (every kind, zeros included). Thread-safe.
+    def faults_injected(self) -> Mapping[str, int]:
+        """How many faults of each kind were injected, by kind name. Thread-safe.
 
-        Keys are :class:`FaultKind` members, which equal their names
-        (``sandbox.faults_injected["server_error"]`` works).
+        Every kind is there, zeros included: ``sandbox.faults_injected["server_error"]``
+        (or ``[FaultKind.SERVER_ERROR]``, which equals its name).
         """
         return faults_of(self._app).injected()
 
