@@ -174,7 +174,7 @@ def content_type_for(
         msg = (
             f"cannot tell what {shown!r} is from its name or its first bytes; give it an "
             "image or video extension (.jpg, .png, .gif, .webp, .mp4, .mov, .webm) or "
-            "pass Media(path, content_type='image/...')"
+            "pass Media(source=path, content_type='image/...')"
         )
     raise ValidationError(msg, param=param)
 
@@ -777,9 +777,13 @@ async def upload_all(
         if file.path in unique:
             continue
         unique[file.path] = file
-        content_type = await detect_content_type(
-            file.path, declared=file.content_type, param=f"content.media[{index}]"
-        )
+        param = f"content.media[{index}]"
+        # The write's validation already decided the type (with the item's real
+        # index): checking it again needs no read; only a file without one does.
+        if file.content_type is not None:
+            content_type = content_type_for(file.path, b"", declared=file.content_type, param=param)
+        else:
+            content_type = await detect_content_type(file.path, param=param)
         checked.append((file, content_type))
     if not checked:
         return {}

@@ -231,13 +231,20 @@ def _check_local_file(
     if info.st_size == 0:
         msg = f"{shown!r} is empty"
         raise ValidationError(msg, param=param)
+    from ._media import SNIFF_SIZE, content_type_for  # noqa: PLC0415 - writes with files only
+
     try:
-        with open(path, "rb"):
-            pass
+        with open(path, "rb") as file:
+            head = file.read(SNIFF_SIZE)
     except OSError as exc:
         msg = f"cannot open {shown!r} for reading: {exc.strerror or exc.__class__.__name__}"
         raise ValidationError(msg, param=param) from None
-    return LocalFile(source=source, path=path, size=info.st_size, content_type=content_type)
+    return LocalFile(
+        source=source,
+        path=path,
+        size=info.st_size,
+        content_type=content_type_for(path, head, declared=content_type, param=param),
+    )
 
 
 def _optional_str(

@@ -102,7 +102,28 @@ def test_local_file_checks(tmp_path: Path, image: Path) -> None:
     empty.write_bytes(b"")
     assert "empty" in check(content={"media": [empty]}).message
     request = validate_write(platforms=["x"], content={"media": [image]})
-    assert request.media == (LocalFile(source=image, path=str(image), size=72),)
+    assert request.media == (
+        LocalFile(source=image, path=str(image), size=72, content_type="image/png"),
+    )
+
+
+def test_local_file_types(tmp_path: Path) -> None:
+    """A local file must be an image or a video: by name, by its bytes, or as declared."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not media")
+    error = check(content={"media": ["https://e.com/a.jpg", notes]})
+    assert error.param == "content.media[1]"
+    assert "text/plain" in error.message
+    unnamed = tmp_path / "upload.bin"
+    unnamed.write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 32)
+    (item,) = validate_write(platforms=["x"], content={"media": [unnamed]}).media
+    assert isinstance(item, LocalFile)
+    assert item.content_type == "image/jpeg"
+    declared = validate_write(
+        platforms=["x"], content={"media": [Media(source=str(notes), content_type="video/mp4")]}
+    ).media[0]
+    assert isinstance(declared, LocalFile)
+    assert declared.content_type == "video/mp4"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
