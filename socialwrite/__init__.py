@@ -39,8 +39,17 @@ from ._errors import (
 )
 from ._models import Content, Media, PlatformResult, WriteResult
 from ._operation import WriteOperation, WriteStream
+from ._options import (
+    InstagramOptions,
+    LinkedInOptions,
+    PinterestOptions,
+    RedditOptions,
+    XOptions,
+    YouTubeOptions,
+)
 from ._retry import RetryPolicy
 from ._transport import Timeout
+from .platforms import PlatformPreview, preview
 
 __all__ = [
     "APIConnectionError",
@@ -54,14 +63,19 @@ __all__ = [
     "Client",
     "ConflictError",
     "Content",
+    "InstagramOptions",
     "InternalServerError",
+    "LinkedInOptions",
     "Media",
     "MediaUploadError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PinterestOptions",
+    "PlatformPreview",
     "PlatformResult",
     "RateLimitError",
+    "RedditOptions",
     "RetryPolicy",
     "SocialWriteError",
     "Timeout",
@@ -71,7 +85,10 @@ __all__ = [
     "WriteOperation",
     "WriteResult",
     "WriteStream",
+    "XOptions",
+    "YouTubeOptions",
     "events",
+    "preview",
 ]
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._models import Content, WriteResult
     from ._operation import WriteOperation
     from ._transport import Timeout, Transport
+    from .platforms import PlatformPreview
 
 __all__ = ["Client"]
 
@@ -186,6 +187,12 @@ class Client:
             timeout=timeout,
         )
         return self._portal().call(_await, operation)
+
+    def preview(
+        self, *, platforms: list[str] | tuple[str, ...], content: Content | Mapping[str, Any]
+    ) -> dict[str, PlatformPreview]:
+        """Show what each platform would receive, with no network call (``socialwrite.preview``)."""
+        return self._async.preview(platforms=platforms, content=content)
 
     def close(self) -> None:
         """Close the connections and stop the client's event loop thread."""

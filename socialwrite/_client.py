@@ -21,13 +21,14 @@ import sniffio
 from ._errors import ValidationError
 from ._retry import RetryPolicy
 from ._transport import Timeout, Transport, default_transport, origin_of
-from ._validate import validate_write
+from ._validate import validate_platforms, validate_write
 
 if TYPE_CHECKING:
     import aiohttp
 
     from ._models import Content
     from ._operation import WriteOperation
+    from .platforms import PlatformPreview
 
 __all__ = ["API_KEY_ENV", "BASE_URL_ENV", "AsyncClient"]
 
@@ -273,6 +274,21 @@ class AsyncClient:
         return text.replace(self._api_key, "[redacted]") if self._api_key in text else text
 
     # -- public calls -----------------------------------------------------------------
+
+    def preview(
+        self, *, platforms: list[str] | tuple[str, ...], content: Content | Mapping[str, Any]
+    ) -> dict[str, PlatformPreview]:
+        """Show what each platform would receive, with no network call.
+
+        The same as ``socialwrite.preview``: per platform, the text after
+        formatting and truncation, its count and limit, and warnings.
+
+        Raises:
+            ValidationError: ``platforms`` or ``content`` is malformed.
+        """
+        from .platforms import preview  # noqa: PLC0415 - the rules table loads on first use
+
+        return preview(validate_platforms(platforms), content)
 
     def write(
         self,

@@ -371,6 +371,7 @@ async def test_logs_name_requests_and_retries_but_never_the_key(
         async with make_client(transport) as client:
             result = await client.write(platforms=["x"], content={"text": "a"})
     assert "POST https://api.example.com/v1/social/write failed (503)" in caplog.text
+    assert result.idempotency_key is not None
     assert result.idempotency_key in caplog.text
     assert "1 retries" in caplog.text
     assert KEY not in caplog.text
@@ -396,3 +397,17 @@ async def test_retry_policy_is_the_clients_and_tunable() -> None:
         with pytest.raises(socialwrite.InternalServerError):
             await client.write(platforms=["x"], content={"text": "a"})
     assert len(transport.requests) == 4
+
+
+def test_preview_needs_no_network() -> None:
+    """client.preview formats per platform without sending anything."""
+    transport = MockTransport(lambda request: json_answer(SEED_ANSWER))
+    client = make_client(transport)
+    previews = client.preview(platforms=["x", "instagram"], content={"text": "a" * 300})
+    assert list(previews) == ["x", "instagram"]
+    assert previews["x"].count == 280
+    assert previews["x"].text.endswith("…")
+    assert "media required but missing" in previews["instagram"].warnings
+    with pytest.raises(ValidationError):
+        client.preview(platforms="bluesky", content={"text": "hi"})  # type: ignore[arg-type]
+    assert transport.requests == []
