@@ -1,41 +1,114 @@
 """The trio-capable transport, on httpx: the only module of the SDK that imports httpx.
 
-aiohttp runs only on asyncio; httpx runs on asyncio and trio (through anyio),
-so this transport serves trio programs and anyone who picks it on asyncio.
-Installed by ``pip install "socialwrite[trio]"``.
+aiohttp runs only on asyncio; httpx runs on asyncio and trio, so this transport
+serves trio programs, and anyone who picks it on asyncio. Installed by
+``pip install "socialwrite[trio]"``.
+
+httpx's exceptions become ours here, most specific first:
+
+```
+httpx.TimeoutException       -> APITimeoutError
+  (ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout)
+httpx.ConnectError           -> APIConnectionError   (nothing listens, DNS, TLS)
+httpx.RemoteProtocolError    -> APIConnectionError   (the server hung up early, or
+                                                      its answer is not HTTP at all)
+httpx.DecodingError          -> APIResponseValidationError   (a body that does not
+                                                              decode as its Content-Encoding says)
+httpx.HTTPError, InvalidURL  -> APIConnectionError
+```
+
+A malformed answer is a connection failure rather than a validation error:
+nothing of it was read, the connection cannot carry another request, and a
+retry (with the write's same idempotency key) is what mends a flaky proxy.
+aiohttp's transport maps the same failures the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncGenerator, Mapping
 from typing import cast
 
 import httpx
 
-from .._errors import APIConnectionError, APITimeoutError
+from .._errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
 from ._base import Request, Response, Timeout, read_limited
 
-__all__ = ["HttpxTransport"]
+__all__ = ["HttpxResponse", "HttpxTransport"]
 
+# Enough for hundreds of concurrent streamed writes on one client, while a
+# runaway loop still cannot open unbounded sockets.
 _LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=64)
 
+_TIMEOUT_WHAT = {
+    httpx.ConnectTimeout: "connecting for",
+    httpx.WriteTimeout: "sending",
+    httpx.PoolTimeout: "waiting for a free connection for",
+}
 
+
+@functools.lru_cache(maxsize=64)
 def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
-    # ``total`` is enforced above the transport; ``pool`` waits as long as a connect may.
+    # Cached: a client sends every request with one of very few timeouts.
+    # ``total`` and ``idle`` are enforced above the transport, the same way on
+    # every backend; ``pool`` waits as long as a connect may.
     return httpx.Timeout(
         connect=timeout.connect, read=timeout.read, write=timeout.read, pool=timeout.connect
     )
 
 
-def _translate(exc: httpx.HTTPError, what: str, method: str, url: str) -> APIConnectionError:
+def _translate(
+    exc: httpx.HTTPError | httpx.InvalidURL,
+    method: str,
+    url: str,
+    *,
+    reading: bool,
+    status_code: int | None = None,
+) -> APIError:
+    """Our error for one of httpx's, raised by the caller ``from exc``."""
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"timed out {what} {method} {url}", method=method, url=url)
-    return APIConnectionError(f"failed {what} {method} {url}: {exc}", method=method, url=url)
+        if reading:
+            what = "reading the answer to"
+        else:
+            what = _TIMEOUT_WHAT.get(type(exc), "waiting for the answer to")
+        msg = f"timed out {what} {method} {url}; retry, or give the client a longer timeout"
+        return APITimeoutError(msg, method=method, url=url)
+    if isinstance(exc, httpx.ConnectError):
+        msg = (
+            f"could not connect to send {method} {url}: {exc}; "
+            "check that the server runs and that base_url is right"
+        )
+        return APIConnectionError(msg, method=method, url=url)
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if reading:
+            msg = f"the connection broke while reading the answer to {method} {url}: {exc}"
+        else:
+            msg = (
+                f"the server's answer to {method} {url} broke off or is not HTTP: {exc}; "
+                "check that base_url points at the socialwrite API"
+            )
+        return APIConnectionError(msg, method=method, url=url)
+    if isinstance(exc, httpx.DecodingError):
+        msg = f"the answer to {method} {url} does not decode as its Content-Encoding says: {exc}"
+        return APIResponseValidationError(msg, status_code=status_code, method=method, url=url)
+    if isinstance(exc, httpx.InvalidURL):
+        msg = f"cannot send {method} {url}: the URL is not valid: {exc}"
+        return APIConnectionError(msg, method=method, url=url)
+    if reading:
+        msg = f"the connection broke while reading the answer to {method} {url}: {exc}"
+    else:
+        msg = f"could not send {method} {url}: {exc}"
+    return APIConnectionError(msg, method=method, url=url)
 
 
 class HttpxResponse:
-    """A ``Response`` over a streamed ``httpx.Response`` (see ``_base.Response``)."""
+    """A ``Response`` over a streamed ``httpx.Response`` (see ``_base.Response``).
+
+    Attributes:
+        status_code: the HTTP status.
+        headers: the headers, with lowercase names.
+    """
 
     __slots__ = ("_chunks", "_closed", "_method", "_response", "_url", "headers", "status_code")
 
@@ -46,10 +119,17 @@ class HttpxResponse:
         self._url = url
         self._closed = False
         self.status_code: int = response.status_code
-        self.headers: Mapping[str, str] = {k.lower(): v for k, v in response.headers.items()}
+        # httpx already lowercases the names (and joins repeated headers).
+        self.headers: Mapping[str, str] = dict(response.headers.items())
 
     async def aiter_bytes(self) -> AsyncGenerator[bytes, None]:
-        """Yield body chunks as they arrive."""
+        """Yield body chunks as they arrive (decoded per ``Content-Encoding``).
+
+        Raises:
+            APITimeoutError: no byte came within the read timeout.
+            APIConnectionError: the connection broke before the body's end.
+            APIResponseValidationError: the body does not decode.
+        """
         inner = cast("AsyncGenerator[bytes, None]", self._response.aiter_bytes())
         self._chunks = inner
         try:
@@ -57,20 +137,22 @@ class HttpxResponse:
                 if chunk:
                     yield chunk
         except httpx.HTTPError as exc:
-            raise _translate(exc, "reading the answer to", self._method, self._url) from exc
+            raise _translate(
+                exc, self._method, self._url, reading=True, status_code=self.status_code
+            ) from exc
 
     async def aread(self, limit: int) -> bytes:
         """Read the whole body, refusing more than ``limit`` bytes."""
         return await read_limited(self, limit, method=self._method, url=self._url)
 
     async def aclose(self) -> None:
-        """Release the connection; safe to call more than once."""
+        """Release a fully read connection to the pool, close a half-read one; idempotent."""
         if self._closed:
             return
         self._closed = True
         await self._response.aclose()
         chunks, self._chunks = self._chunks, None
-        if chunks is not None and getattr(chunks, "ag_frame", None) is not None:
+        if chunks is not None and chunks.ag_frame is not None:  # type: ignore[attr-defined]
             # httpx reads through a chain of nested async generators, and closing
             # the outer one leaves the inner ones suspended: garbage collected so,
             # trio warns about each. Reading once more from the closed response
@@ -81,12 +163,26 @@ class HttpxResponse:
 
 
 class HttpxTransport:
-    """Sends requests with httpx (the default on trio; usable on asyncio too).
+    """Sends requests with httpx: the default under trio, and usable on asyncio too.
 
     Args:
-        client: an ``httpx.AsyncClient`` to use. It is shared, never closed by
-            the transport. Without one the transport makes its own on first
-            use and closes it in ``aclose()``.
+        client: an ``httpx.AsyncClient`` to send with (its proxies, TLS
+            settings, limits). It is shared, never closed by the transport;
+            redirects are never followed and cookies never sent, whatever its
+            settings. Without one the transport makes its own on first use and
+            closes it in ``aclose()``.
+
+    Example:
+        ```python
+        import httpx
+        import socialwrite
+        from socialwrite.transports import HttpxTransport
+
+        async with httpx.AsyncClient(verify="corporate-ca.pem") as http:
+            transport = HttpxTransport(client=http)
+            async with socialwrite.AsyncClient(transport=transport) as client:
+                await client.write(platforms=["x"], content={"text": "Hello"})
+        ```
     """
 
     def __init__(self, client: httpx.AsyncClient | None = None) -> None:
@@ -101,36 +197,44 @@ class HttpxTransport:
 
     def _get_client(self) -> httpx.AsyncClient:
         if self._closed:
-            msg = "this client is closed; create a new AsyncClient"
+            msg = "this transport is closed; create a new AsyncClient"
             raise APIConnectionError(msg)
         if self._client is None:
-            # Each request carries its own timeouts (see ``send``).
             self._client = httpx.AsyncClient(
                 limits=_LIMITS,
                 follow_redirects=False,
+                # Proxies and certificates come from the caller's own client,
+                # not from whatever the environment happens to hold.
                 trust_env=False,
                 timeout=_httpx_timeout(Timeout()),
             )
         return self._client
 
     async def send(self, request: Request) -> Response:
-        """Send ``request``; return once the answer's headers arrived."""
+        """Send ``request``; return once the answer's headers arrived.
+
+        Raises:
+            APITimeoutError: connecting, sending, or waiting for the headers timed out.
+            APIConnectionError: the request could not be sent, or the answer is not HTTP.
+        """
         client = self._get_client()
         method, url = request.method, request.url
-        body = request.body
-        built = client.build_request(
-            method,
-            url,
-            headers=dict(request.headers),
-            content=body,
-            timeout=_httpx_timeout(request.timeout),
-        )
-        # Nothing a client remembers may travel with the request to another origin.
+        try:
+            built = client.build_request(
+                method,
+                url,
+                headers=request.headers,
+                content=request.body,
+                timeout=_httpx_timeout(request.timeout),
+            )
+        except httpx.InvalidURL as exc:
+            raise _translate(exc, method, url, reading=False) from exc
+        # Nothing a shared client remembers may travel to another origin.
         built.headers.pop("cookie", None)
         try:
             response = await client.send(built, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
-            raise _translate(exc, "sending", method, url) from exc
+            raise _translate(exc, method, url, reading=False) from exc
         return HttpxResponse(response, method, url)
 
     async def aclose(self) -> None:

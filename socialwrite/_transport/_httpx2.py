@@ -1,0 +1,244 @@
+"""The trio-capable transport, on httpx2: the only module of the SDK that imports httpx2.
+
+aiohttp runs only on asyncio; httpx2 runs on asyncio and trio, so this transport
+serves trio programs, and anyone who picks it on asyncio. Installed by
+``pip install "socialwrite[trio]"``.
+
+httpx2's exceptions become ours here, most specific first:
+
+```
+httpx2.TimeoutException       -> APITimeoutError
+  (ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout)
+httpx2.ConnectError           -> APIConnectionError   (nothing listens, DNS, TLS)
+httpx2.RemoteProtocolError    -> APIConnectionError   (the server hung up early, or
+                                                      its answer is not HTTP at all)
+httpx2.DecodingError          -> APIResponseValidationError   (a body that does not
+                                                              decode as its Content-Encoding says)
+httpx2.HTTPError, InvalidURL  -> APIConnectionError
+```
+
+A malformed answer is a connection failure rather than a validation error:
+nothing of it was read, the connection cannot carry another request, and a
+retry (with the write's same idempotency key) is what mends a flaky proxy.
+aiohttp's transport maps the same failures the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncGenerator, Mapping
+
+import httpx2
+
+from .._errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
+from ._base import Request, Response, Timeout, read_limited
+
+__all__ = ["Httpx2Response", "Httpx2Transport"]
+
+# Enough for hundreds of concurrent streamed writes on one client, while a
+# runaway loop still cannot open unbounded sockets.
+_LIMITS = httpx2.Limits(max_connections=512, max_keepalive_connections=64)
+
+_TIMEOUT_WHAT = {
+    httpx2.ConnectTimeout: "connecting for",
+    httpx2.WriteTimeout: "sending",
+    httpx2.PoolTimeout: "waiting for a free connection for",
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _httpx_timeout(timeout: Timeout) -> httpx2.Timeout:
+    # Cached: a client sends every request with one of very few timeouts.
+    # ``total`` and ``idle`` are enforced above the transport, the same way on
+    # every backend; ``pool`` waits as long as a connect may.
+    return httpx2.Timeout(
+        connect=timeout.connect, read=timeout.read, write=timeout.read, pool=timeout.connect
+    )
+
+
+def _translate(
+    exc: httpx2.HTTPError | httpx2.InvalidURL,
+    method: str,
+    url: str,
+    *,
+    reading: bool,
+    status_code: int | None = None,
+) -> APIError:
+    """Our error for one of httpx2's, raised by the caller ``from exc``."""
+    if isinstance(exc, httpx2.TimeoutException):
+        if reading:
+            what = "reading the answer to"
+        else:
+            what = _TIMEOUT_WHAT.get(type(exc), "waiting for the answer to")
+        msg = f"timed out {what} {method} {url}; retry, or give the client a longer timeout"
+        return APITimeoutError(msg, method=method, url=url)
+    if isinstance(exc, httpx2.ConnectError):
+        msg = (
+            f"could not connect to send {method} {url}: {exc}; "
+            "check that the server runs and that base_url is right"
+        )
+        return APIConnectionError(msg, method=method, url=url)
+    if isinstance(exc, httpx2.RemoteProtocolError):
+        if reading:
+            msg = f"the connection broke while reading the answer to {method} {url}: {exc}"
+        else:
+            msg = (
+                f"the server's answer to {method} {url} broke off or is not HTTP: {exc}; "
+                "check that base_url points at the socialwrite API"
+            )
+        return APIConnectionError(msg, method=method, url=url)
+    if isinstance(exc, httpx2.DecodingError):
+        msg = f"the answer to {method} {url} does not decode as its Content-Encoding says: {exc}"
+        return APIResponseValidationError(msg, status_code=status_code, method=method, url=url)
+    if isinstance(exc, httpx2.InvalidURL):
+        msg = f"cannot send {method} {url}: the URL is not valid: {exc}"
+        return APIConnectionError(msg, method=method, url=url)
+    if reading:
+        msg = f"the connection broke while reading the answer to {method} {url}: {exc}"
+    else:
+        msg = f"could not send {method} {url}: {exc}"
+    return APIConnectionError(msg, method=method, url=url)
+
+
+class Httpx2Response:
+    """A ``Response`` over a streamed ``httpx2.Response`` (see ``_base.Response``).
+
+    Attributes:
+        status_code: the HTTP status.
+        headers: the headers, with lowercase names.
+    """
+
+    __slots__ = ("_chunks", "_closed", "_method", "_response", "_url", "headers", "status_code")
+
+    def __init__(self, response: httpx2.Response, method: str, url: str) -> None:
+        self._response = response
+        self._chunks: AsyncGenerator[bytes, None] | None = None
+        self._method = method
+        self._url = url
+        self._closed = False
+        self.status_code: int = response.status_code
+        # httpx2 already lowercases the names (and joins repeated headers).
+        self.headers: Mapping[str, str] = dict(response.headers.items())
+
+    async def aiter_bytes(self) -> AsyncGenerator[bytes, None]:
+        """Yield body chunks as they arrive (decoded per ``Content-Encoding``).
+
+        Raises:
+            APITimeoutError: no byte came within the read timeout.
+            APIConnectionError: the connection broke before the body's end.
+            APIResponseValidationError: the body does not decode.
+        """
+        inner = self._response.aiter_bytes()
+        self._chunks = inner
+        try:
+            async for chunk in inner:
+                if chunk:
+                    yield chunk
+        except httpx2.HTTPError as exc:
+            raise _translate(
+                exc, self._method, self._url, reading=True, status_code=self.status_code
+            ) from exc
+
+    async def aread(self, limit: int) -> bytes:
+        """Read the whole body, refusing more than ``limit`` bytes."""
+        return await read_limited(self, limit, method=self._method, url=self._url)
+
+    async def aclose(self) -> None:
+        """Release a fully read connection to the pool, close a half-read one; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._response.aclose()
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None and chunks.ag_frame is not None:  # type: ignore[attr-defined]
+            # httpx2 reads through a chain of nested async generators, and closing
+            # the outer one leaves the inner ones suspended: garbage collected so,
+            # trio warns about each. Reading once more from the closed response
+            # makes the innermost one end (EOF or an error), which ends them all.
+            with contextlib.suppress(Exception):
+                await chunks.__anext__()
+            await chunks.aclose()
+
+
+class Httpx2Transport:
+    """Sends requests with httpx2: the default under trio, and usable on asyncio too.
+
+    Args:
+        client: an ``httpx2.AsyncClient`` to send with (its proxies, TLS
+            settings, limits). It is shared, never closed by the transport;
+            redirects are never followed and cookies never sent, whatever its
+            settings. Without one the transport makes its own on first use and
+            closes it in ``aclose()``.
+
+    Example:
+        ```python
+        import httpx2
+        import socialwrite
+        from socialwrite.transports import Httpx2Transport
+
+        async with httpx2.AsyncClient(verify="corporate-ca.pem") as http:
+            transport = Httpx2Transport(client=http)
+            async with socialwrite.AsyncClient(transport=transport) as client:
+                await client.write(platforms=["x"], content={"text": "Hello"})
+        ```
+    """
+
+    def __init__(self, client: httpx2.AsyncClient | None = None) -> None:
+        self._client = client
+        self._owns_client = client is None
+        self._closed = False
+
+    @property
+    def user_agent(self) -> str:
+        """``httpx2/<version>``."""
+        return f"httpx2/{httpx2.__version__}"
+
+    def _get_client(self) -> httpx2.AsyncClient:
+        if self._closed:
+            msg = "this transport is closed; create a new AsyncClient"
+            raise APIConnectionError(msg)
+        if self._client is None:
+            self._client = httpx2.AsyncClient(
+                limits=_LIMITS,
+                follow_redirects=False,
+                # Proxies and certificates come from the caller's own client,
+                # not from whatever the environment happens to hold.
+                trust_env=False,
+                timeout=_httpx_timeout(Timeout()),
+            )
+        return self._client
+
+    async def send(self, request: Request) -> Response:
+        """Send ``request``; return once the answer's headers arrived.
+
+        Raises:
+            APITimeoutError: connecting, sending, or waiting for the headers timed out.
+            APIConnectionError: the request could not be sent, or the answer is not HTTP.
+        """
+        client = self._get_client()
+        method, url = request.method, request.url
+        try:
+            built = client.build_request(
+                method,
+                url,
+                headers=request.headers,
+                content=request.body,
+                timeout=_httpx_timeout(request.timeout),
+            )
+        except httpx2.InvalidURL as exc:
+            raise _translate(exc, method, url, reading=False) from exc
+        # Nothing a shared client remembers may travel to another origin.
+        built.headers.pop("cookie", None)
+        try:
+            response = await client.send(built, stream=True, follow_redirects=False)
+        except httpx2.HTTPError as exc:
+            raise _translate(exc, method, url, reading=False) from exc
+        return Httpx2Response(response, method, url)
+
+    async def aclose(self) -> None:
+        """Close the client the transport made (a client it was given stays open)."""
+        self._closed = True
+        client, self._client = self._client, None
+        if client is not None and self._owns_client:
+            await client.aclose()
