@@ -22,17 +22,19 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
-import regex
 
-from . import _twitter_text
 from ._errors import ValidationError
 from ._models import Content, Media, MediaInput
+
+if TYPE_CHECKING:
+    import regex
 
 __all__ = [
     "ELLIPSIS",
@@ -210,7 +212,7 @@ _TABLE = (
     PlatformRules(
         id="x",
         name="X",
-        text_limit=_twitter_text.MAX_WEIGHTED_LENGTH,
+        text_limit=280,  # twitter-text v3's maxWeightedTweetLength
         text_counting="twitter_weighted",
         max_media=4,
         max_images=4,
@@ -400,15 +402,25 @@ def rules_for(platform: str) -> PlatformRules | None:
 
 # --- counting -------------------------------------------------------------------------
 
-_GRAPHEME = regex.compile(r"\X")
-_HASHTAG = regex.compile(r"(?<![\p{L}\p{M}\p{N}_&/])[#\uff03][\p{L}\p{M}\p{N}_]*[\p{L}\p{M}_]")
+
+@functools.cache
+def _patterns() -> tuple[regex.Pattern[str], regex.Pattern[str]]:
+    """Grapheme clusters and hashtags, compiled on first use (``import socialwrite`` stays fast)."""
+    import regex  # noqa: PLC0415
+
+    return (
+        regex.compile(r"\X"),
+        regex.compile(r"(?<![\p{L}\p{M}\p{N}_&/])[#\uff03][\p{L}\p{M}\p{N}_]*[\p{L}\p{M}_]"),
+    )
 
 
 def _count_with(rules: PlatformRules, text: str) -> int:
+    from . import _twitter_text  # noqa: PLC0415 - compiled on first use, not at import
+
     if rules.text_counting == "twitter_weighted":
         return _twitter_text.weighted_length(text)
     if rules.text_counting == "graphemes":
-        return sum(1 for _ in _GRAPHEME.finditer(text))
+        return sum(1 for _ in _patterns()[0].finditer(text))
     if rules.url_length is None:
         return len(text)
     spans = _twitter_text.url_spans(text, without_protocol=False)
@@ -446,7 +458,7 @@ def count_hashtags(text: str) -> int:
         >>> count_hashtags("#one #two and #3rd, not a#b or #123")
         3
     """
-    return sum(1 for _ in _HASHTAG.finditer(text))
+    return sum(1 for _ in _patterns()[1].finditer(text))
 
 
 # --- truncation -----------------------------------------------------------------------
@@ -458,11 +470,13 @@ def _cut_points(text: str) -> list[int]:
     Grapheme-cluster boundaries, minus those inside a link (any link, with
     or without a protocol) or inside an emoji sequence.
     """
+    from . import _twitter_text  # noqa: PLC0415 - compiled on first use, not at import
+
     inside = bytearray(len(text) + 1)
     for start, end in (*_twitter_text.url_spans(text), *_twitter_text.emoji_spans(text)):
         inside[start + 1 : end] = b"\x01" * (end - start - 1)
     points = [0]
-    points.extend(match.end() for match in _GRAPHEME.finditer(text) if not inside[match.end()])
+    points.extend(match.end() for match in _patterns()[0].finditer(text) if not inside[match.end()])
     return points
 
 
