@@ -334,6 +334,11 @@ def _encode(event: RecordedEvent, fault: WriteFault) -> bytes:
     return event.encode()
 
 
+def _half(event: RecordedEvent) -> bytes:
+    encoded = event.encode()
+    return encoded[: len(encoded) // 2]
+
+
 async def _pause(response: web.StreamResponse, seconds: float, ping_interval: float) -> None:
     """Wait ``seconds``, sending a ``: ping`` after every ``ping_interval`` of silence."""
     loop = asyncio.get_running_loop()
@@ -358,9 +363,14 @@ async def stream_with_fault(
     """Send a prepared event stream's events after ``cursor`` as ``fault`` says.
 
     * ``drop_after_publish``: wait until the write finished, send its first
-      ``fault.events`` events (never the last), then abort the connection.
+      ``fault.events`` events (never the last) and half of the next one, then
+      abort the connection.
     * ``truncated_stream``: send live events until ``fault.events`` were sent
-      or ``done`` is next, then end the stream cleanly without it.
+      or ``done`` is next, then half of the next one, then end the stream
+      cleanly.
+
+    Half an event (no blank line ends it) is what a cut on the wire leaves; a
+    client must not act on it, nor count its ``id`` as seen.
     * ``slow_stream``: wait ``fault.delay`` before each event, pinging.
     * ``malformed_answer``: the ``done`` event's data is cut in half.
 
@@ -370,9 +380,10 @@ async def stream_with_fault(
     try:
         if fault.kind is FaultKind.DROP_AFTER_PUBLISH:
             await run.wait_finished()
-            events = run.events_after(cursor)[:-1][: fault.events]
-            if events:
-                await response.write(b"".join(event.encode() for event in events))
+            remaining = run.events_after(cursor)
+            whole = remaining[:-1][: fault.events]
+            cut = _half(remaining[len(whole)]) if len(remaining) > len(whole) else b""
+            await response.write(b"".join(event.encode() for event in whole) + cut)
             abort_connection(request)
             return
         sent = 0
@@ -382,7 +393,7 @@ async def stream_with_fault(
                 if fault.kind is FaultKind.TRUNCATED_STREAM and (
                     sent >= fault.events or event.name in _FINAL_EVENTS
                 ):
-                    await response.write_eof()
+                    await response.write_eof(_half(event))
                     return
                 if fault.kind is FaultKind.SLOW_STREAM:
                     await _pause(response, fault.delay, ping_interval)

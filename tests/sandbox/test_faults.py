@@ -206,6 +206,19 @@ def test_a_configured_put_cut_beyond_the_body_is_no_fault() -> None:
 # -- over the wire: writes -------------------------------------------------------------------
 
 
+async def _body_until_cut(
+    response: aiohttp.ClientResponse,
+) -> tuple[bytes, aiohttp.ClientError | None]:
+    """Read a body until it ends or breaks; return what arrived and how it broke."""
+    body = bytearray()
+    try:
+        async for chunk in response.content.iter_any():
+            body += chunk
+    except aiohttp.ClientError as exc:
+        return bytes(body), exc
+    return bytes(body), None
+
+
 async def test_fail_writes_records_nothing_so_a_retry_runs_for_real() -> None:
     """The next N writes get 503 before the key is recorded; the retry publishes once."""
     async with serve(SandboxConfig(faults=Faults(fail_writes=2))) as (sandbox, http):
@@ -271,12 +284,12 @@ async def test_a_stream_dropped_after_publish_resumes_from_last_event_id() -> No
     """Stream mode: K events, then a reset; Last-Event-ID gets the rest, published once."""
     faults = Faults(drop_after_publish=1, drop_after_events=3)
     async with serve(SandboxConfig(faults=faults)) as (sandbox, http):
-        reader = SseReader(await http.post(WRITE, json=BODY, headers={**STREAM, **_key("k")}))
-        seen = [await reader.next() for _ in range(3)]
-        with pytest.raises(aiohttp.ClientPayloadError):
-            await reader.next()
-        reader.response.close()
-        assert [event.id for event in seen if event] == [1, 2, 3]
+        async with http.post(WRITE, json=BODY, headers={**STREAM, **_key("k")}) as response:
+            raw, error = await _body_until_cut(response)
+        assert isinstance(error, aiohttp.ClientPayloadError)
+        *whole, cut = raw.split(b"\n\n")
+        assert [event.split(b"\n")[0] for event in whole] == [b"id: 1", b"id: 2", b"id: 3"]
+        assert cut.startswith(b"id: 4\n")
         assert sandbox.stats.publishes_for("k") == 2
         headers = {**STREAM, **_key("k"), "Last-Event-ID": "3"}
         async with http.post(WRITE, json=BODY, headers=headers) as response:
@@ -305,12 +318,14 @@ async def test_a_dropped_stream_never_sends_its_last_event() -> None:
 
 
 async def test_a_truncated_stream_ends_cleanly_without_done() -> None:
-    """The stream ends after K events with no done; a resume from K finishes it."""
+    """The stream ends after K events and half the next, no done; a resume from K finishes it."""
     faults = Faults(truncate_streams=1, truncate_after_events=2)
     async with serve(SandboxConfig(latency={"bluesky": 0.05}, faults=faults)) as (sandbox, http):
         async with http.post(WRITE, json=BODY, headers={**STREAM, **_key("k")}) as response:
-            events = await SseReader(response).all()
-        assert [event.id for event in events] == [1, 2]
+            raw = await response.read()
+        *whole, cut = raw.split(b"\n\n")
+        assert [event.split(b"\n")[0] for event in whole] == [b"id: 1", b"id: 2"]
+        assert cut.startswith(b"id: 3\n")
         headers = {**STREAM, **_key("k"), "Last-Event-ID": "2"}
         async with http.post(WRITE, json=BODY, headers=headers) as response:
             rest = await SseReader(response).all()
