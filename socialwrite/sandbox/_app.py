@@ -62,7 +62,9 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_get("/v1/sandbox/published", _get_published, allow_head=False)
     app.router.add_delete("/v1/sandbox/published", _delete_published)
     app.router.add_get("/v1/sandbox/faults", _get_faults, allow_head=False)
-    setup_uploads(app, state.config.uploads).put_fault = faults.draw_put
+    uploads = setup_uploads(app, state.config.uploads)
+    uploads.put_fault = faults.draw_put
+    state.media_lookup = uploads.media_facts
     app.on_response_prepare.append(_add_request_id)
     app.on_shutdown.append(_stop_writes)
     return app

@@ -28,7 +28,14 @@ from typing import Any
 import anyio
 import attrs
 
-from socialwrite.platforms import RULES, format_text, rules_for
+from socialwrite.platforms import (
+    RULES,
+    MediaKind,
+    check_media,
+    format_text,
+    guess_media_kind,
+    rules_for,
+)
 
 from ._config import SandboxConfig
 from ._ledger import Ledger, PublishedPost, rfc3339
@@ -200,6 +207,8 @@ class WriteJob:
         idempotency_key: the request's key, or ``None``.
         config: the sandbox's behaviour.
         ledger: where published posts are recorded.
+        media_lookup: the content type and size of a media URL the sandbox
+            serves itself, or ``None`` for media hosted elsewhere.
         now: the clock for ``published_at`` (aware, UTC).
     """
 
@@ -208,7 +217,24 @@ class WriteJob:
     idempotency_key: str | None
     config: SandboxConfig
     ledger: Ledger
+    media_lookup: Callable[[str], tuple[str, int] | None] = lambda url: None
     now: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(timezone.utc))
+
+    def media_items(self) -> list[tuple[MediaKind, int | None]]:
+        """Each media item's kind and size.
+
+        Known for the sandbox's own uploads; guessed from the URL (size
+        unknown) for media hosted elsewhere.
+        """
+        items: list[tuple[MediaKind, int | None]] = []
+        for url in self.request.media:
+            facts = self.media_lookup(url)
+            if facts is None:
+                items.append((guess_media_kind(url), None))
+            else:
+                content_type, size = facts
+                items.append((guess_media_kind(url, content_type), size))
+        return items
 
 
 async def run_write(job: WriteJob) -> None:
@@ -263,9 +289,12 @@ async def _publish_one(job: WriteJob, index: int, platform: str) -> dict[str, An
     if platform in job.config.not_connected:
         message = f"{rules.name} is not connected to this account; connect it, then retry"
         return _failure(platform, "platform_not_connected", message)
-    if rules.media_required and not request.media:
-        message = f"{rules.name} requires an image or a video"
-        return _failure(platform, "media_required", message)
+    # The platform's media rules (required, count, kinds, sizes) come from the
+    # one rules table, exactly as the SDK's preview applies them.
+    problem = check_media(platform, job.media_items())
+    if problem is not None:
+        code, message = problem
+        return _failure(platform, code, message)
 
     latency = job.config.latency_of(platform)
     run = job.run
@@ -293,7 +322,11 @@ async def _publish_one(job: WriteJob, index: int, platform: str) -> dict[str, An
             platform=platform,
             post_id=identity.post_id,
             url=identity.url,
-            text=None if request.text is None else format_text(platform, request.text),
+            text=(
+                None
+                if request.text is None
+                else format_text(platform, request.text, with_media=bool(request.media))
+            ),
             media=request.media,
             alt_text=request.alt_text,
             options=options,

@@ -45,6 +45,8 @@ class SandboxState:
         self._writes_started = 0
         self._running: dict[asyncio.Task[None], WriteRun] = {}
         self._closing = False
+        # What the sandbox knows of a media URL (its own uploads): content type and size.
+        self.media_lookup: Callable[[str], tuple[str, int] | None] = lambda url: None
 
     def published(self) -> list[PublishedPost]:
         """Return every post published so far, oldest first."""
@@ -111,6 +113,7 @@ class SandboxState:
             idempotency_key=idempotency_key,
             config=self.config,
             ledger=self.ledger,
+            media_lookup=self.media_lookup,
         )
         self.ledger.count_executed()
         # The write belongs to the server, not to the request: a client that

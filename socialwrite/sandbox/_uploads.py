@@ -603,6 +603,14 @@ class UploadStore:
             url=f"{self.storage_origin}/media/{name}",
         )
 
+    def media_facts(self, url: str) -> tuple[str, int] | None:
+        """Return ``(content_type, size)`` of a media URL this sandbox serves, else ``None``."""
+        prefix = f"{self.storage_origin}/media/"
+        if not url.startswith(prefix):
+            return None
+        media = self._media_by_name.get(url[len(prefix) :])
+        return None if media is None else (media.content_type, media.size)
+
     def media(self, name: str) -> _Media:
         """Return the stored media called ``name`` (its URL's last segment).
 

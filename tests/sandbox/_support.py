@@ -24,6 +24,7 @@ STREAM = {"Accept": "text/event-stream"}
 WRITE = "/v1/social/write"
 PUBLISHED = "/v1/sandbox/published"
 MEDIA_URL = "https://cdn.example.com/chart.jpg"
+VIDEO_URL = "https://cdn.example.com/clip.mp4"
 SEED_BODY: dict[str, Any] = {
     "platforms": ["x", "instagram"],
     "content": {"text": "Markets today 📈", "media": MEDIA_URL},

@@ -215,7 +215,7 @@ async def test_a_write_that_fails_as_a_whole_ends_with_an_error_event(
 ) -> None:
     """A failure of the whole write after the stream began is an error event, no done."""
 
-    def broken(platform: str, text: str) -> str:
+    def broken(platform: str, text: str, *, with_media: bool = False) -> str:
         msg = f"cannot format {platform}"
         raise RuntimeError(msg)
 

@@ -19,6 +19,7 @@ from ._support import (
     REQUEST_ID,
     RFC3339_UTC,
     SEED_BODY,
+    VIDEO_URL,
     WRITE,
     error_of,
     serve,
@@ -351,7 +352,8 @@ _URL_SHAPES = {
 async def test_every_platform_gets_its_real_url_shape() -> None:
     """Each platform in the rules table answers with a URL in that platform's shape."""
     assert set(_URL_SHAPES) == set(RULES)
-    body = {"platforms": list(_URL_SHAPES), "content": {"text": "hi", "media": MEDIA_URL}}
+    # One video: the only kind of media every platform in the table takes.
+    body = {"platforms": list(_URL_SHAPES), "content": {"text": "hi", "media": VIDEO_URL}}
     async with serve() as (_, http), http.post(WRITE, json=body) as response:
         results = (await response.json())["results"]
     for result in results:
@@ -386,7 +388,7 @@ async def _ids_of(config: SandboxConfig, bodies: list[dict[str, Any]]) -> list[t
 async def test_post_ids_are_deterministic_per_seed() -> None:
     """The same writes on a fresh sandbox with the same seed give the same ids; another seed not."""
     bodies = [
-        {"platforms": list(RULES), "content": {"text": "one", "media": MEDIA_URL}},
+        {"platforms": list(RULES), "content": {"text": "one", "media": VIDEO_URL}},
         {"platforms": ["x", "bluesky"], "content": {"text": "two"}},
     ]
     first = await _ids_of(SandboxConfig(seed=7), bodies)
