@@ -39,9 +39,19 @@ class ResponseShapeError(ValueError):
 converter = make_converter()
 
 
+# One decoder for every answer: ``json.loads`` with an argument builds a new
+# decoder object per call, on the hot path of every event.
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def loads(data: bytes | str) -> Any:
-    """Decode JSON with every non-integer number as an exact ``Decimal``."""
-    return json.loads(data, parse_float=Decimal)
+    """Decode JSON with every non-integer number as an exact ``Decimal``.
+
+    Raises:
+        ValueError: not JSON, or bytes that are not UTF-8.
+    """
+    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    return _DECODER.decode(text)
 
 
 class _Encoder(json.JSONEncoder):

@@ -174,9 +174,16 @@ class _WriteRun:
         self.policy = policy
         self.timeout = timeout
         self.idempotency_key = request.idempotency_key or new_idempotency_key()
+        # A streamed write waits between events at most ``idle`` (pings reset it).
+        self.request_timeout = attrs.evolve(timeout, read=timeout.idle or timeout.read)
+        # Set by ``execute``: whether anyone reads the events one by one.
+        self.streamed = True
 
     async def execute(self, emit: Emit) -> WriteResult:
         """Upload media, send the write (retrying safely), emit events, return the aggregate."""
+        # An awaited write wants the aggregate only: statuses and results sent
+        # one by one are not decoded (the done event carries every result).
+        self.streamed = emit is not _drop
         uploaded: dict[str, str] = {}
         if self.request.local_files:
             from ._media import upload_all  # noqa: PLC0415 - only writes with local files
@@ -264,7 +271,7 @@ class _WriteRun:
             url=url,
             headers=client._headers(url, extra),
             body=body,
-            timeout=attrs.evolve(self.timeout, read=self.timeout.idle or self.timeout.read),
+            timeout=self.request_timeout,
         )
         response = await client._get_transport().send(request)
         try:
@@ -378,6 +385,8 @@ class _WriteRun:
         name = event.event
         if name not in ("status", "result", "done", "error"):
             return None  # a newer server's event: ignore it, as the protocol says
+        if not self.streamed and name in ("status", "result"):
+            return None
         status = 200
         try:
             data = loads(event.data)

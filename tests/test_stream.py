@@ -114,8 +114,22 @@ async def test_malformed_event_is_response_validation_error() -> None:
     """A result event with junk data raises APIResponseValidationError."""
     transport = MockTransport(lambda request: sse(frame(1, "result", {"index": 7})))
     async with AsyncClient("k", base_url="https://api.example.com", transport=transport) as client:
-        with pytest.raises(socialwrite.APIResponseValidationError):
-            await client.write(platforms=["x"], content={"text": "hi"})
+        async with client.write(platforms=["x"], content={"text": "hi"}) as stream:
+            with pytest.raises(socialwrite.APIResponseValidationError):
+                await stream.get_final_result()
+
+
+async def test_awaited_write_decodes_only_the_aggregate() -> None:
+    """Awaited, a junk status event is not even decoded: the done event decides."""
+    answer = sse(
+        frame(1, "status", {"index": "junk"}),
+        frame(2, "result", {"index": 0, **RESULTS[0]}),
+        frame(3, "done", {"results": [RESULTS[0]], "credits_used": 0.0075}),
+    )
+    transport = MockTransport(lambda request: answer)
+    async with AsyncClient("k", base_url="https://api.example.com", transport=transport) as client:
+        result = await client.write(platforms=["x"], content={"text": "hi"})
+    assert result.ok
 
 
 async def test_completion_order_and_aggregate(sandbox: Sandbox) -> None:
