@@ -10,6 +10,9 @@ __all__ = ["Body", "Request", "Response", "Timeout", "Transport", "default_trans
 def default_transport(backend: str) -> Transport:
     """Return the default transport for the running async library (``sniffio`` name).
 
+    aiohttp under asyncio, httpx2 under trio. Each library is imported here,
+    on first use, so that ``import socialwrite`` imports neither.
+
     Raises:
         RuntimeError: under trio without the ``trio`` extra installed, or under
             an async library socialwrite does not support.
@@ -20,13 +23,13 @@ def default_transport(backend: str) -> Transport:
         return AiohttpTransport()
     if backend == "trio":
         try:
-            from ._httpx import HttpxTransport  # noqa: PLC0415 - optional dependency
+            from ._httpx2 import Httpx2Transport  # noqa: PLC0415 - optional dependency
         except ImportError as exc:
             msg = (
-                "socialwrite needs httpx to run under trio (aiohttp runs only on asyncio): "
-                'pip install "socialwrite[trio]"'
+                "socialwrite needs httpx2 to run under trio (aiohttp runs only on asyncio): "
+                'pip install "socialwrite[trio]", on Python 3.11 or later (httpx2 needs it)'
             )
             raise RuntimeError(msg) from exc
-        return HttpxTransport()
+        return Httpx2Transport()
     msg = f"socialwrite runs on asyncio or trio, not on {backend!r}"
     raise RuntimeError(msg)

@@ -2,19 +2,24 @@
 
 aiohttp runs only on asyncio; httpx2 runs on asyncio and trio, so this transport
 serves trio programs, and anyone who picks it on asyncio. Installed by
-``pip install "socialwrite[trio]"``.
+``pip install "socialwrite[trio]"`` (httpx2 needs Python 3.11 or later).
+
+Why httpx2 rather than httpx, its origin: under trio, at 32 concurrent writes,
+httpx's connection pool spends most of the client's CPU rescanning its
+connections for every queued request, and keeps too few of them open; httpx2's
+pool does not. ``benchmarks/bench_transport.py`` measures both.
 
 httpx2's exceptions become ours here, most specific first:
 
 ```
-httpx2.TimeoutException       -> APITimeoutError
+httpx2.TimeoutException      -> APITimeoutError
   (ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout)
-httpx2.ConnectError           -> APIConnectionError   (nothing listens, DNS, TLS)
-httpx2.RemoteProtocolError    -> APIConnectionError   (the server hung up early, or
+httpx2.ConnectError          -> APIConnectionError   (nothing listens, DNS, TLS)
+httpx2.RemoteProtocolError   -> APIConnectionError   (the server hung up early, or
                                                       its answer is not HTTP at all)
-httpx2.DecodingError          -> APIResponseValidationError   (a body that does not
-                                                              decode as its Content-Encoding says)
-httpx2.HTTPError, InvalidURL  -> APIConnectionError
+httpx2.DecodingError         -> APIResponseValidationError   (a body that does not
+                                                     decode as its Content-Encoding says)
+httpx2.HTTPError, InvalidURL -> APIConnectionError
 ```
 
 A malformed answer is a connection failure rather than a validation error:
@@ -48,7 +53,7 @@ _TIMEOUT_WHAT = {
 
 
 @functools.lru_cache(maxsize=64)
-def _httpx_timeout(timeout: Timeout) -> httpx2.Timeout:
+def _library_timeout(timeout: Timeout) -> httpx2.Timeout:
     # Cached: a client sends every request with one of very few timeouts.
     # ``total`` and ``idle`` are enforced above the transport, the same way on
     # every backend; ``pool`` waits as long as a connect may.
@@ -205,7 +210,7 @@ class Httpx2Transport:
                 # Proxies and certificates come from the caller's own client,
                 # not from whatever the environment happens to hold.
                 trust_env=False,
-                timeout=_httpx_timeout(Timeout()),
+                timeout=_library_timeout(Timeout()),
             )
         return self._client
 
@@ -224,7 +229,7 @@ class Httpx2Transport:
                 url,
                 headers=request.headers,
                 content=request.body,
-                timeout=_httpx_timeout(request.timeout),
+                timeout=_library_timeout(request.timeout),
             )
         except httpx2.InvalidURL as exc:
             raise _translate(exc, method, url, reading=False) from exc
