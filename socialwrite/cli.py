@@ -1,82 +1,50 @@
-"""The ``socialwrite`` command line.
+"""The ``socialwrite`` command line: ``post``, ``preview`` and ``sandbox``.
 
-For now it has one command, ``socialwrite sandbox``, which serves the local
-sandbox (the full protocol, no account needed) until stopped, so that any HTTP
-client, the SDK in another process included, can be tried against it.
+```
+socialwrite post -p x -p instagram --text "Markets today 📈" --media chart.png
+socialwrite preview -p x -p bluesky --text "..."
+socialwrite sandbox --port 8787
+```
 
-The sandbox listens on loopback only unless ``--allow-remote`` is given: it
-accepts a well-known API key and publishes nothing real, but it should not be
-reachable from a network by accident.
+The commands are built with click and draw their progress with rich, both in
+the ``cli`` extra (``pip install "socialwrite[cli]"``). This module is the
+entry point and needs neither: without them it says what to install instead
+of failing with a traceback. The commands live in the ``_cli_*`` modules.
+
+Exit codes: 0 when everything succeeded, 1 when a platform or the API
+failed, 2 for bad usage or input (with a one-line reason on stderr).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import ipaddress
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import attrs
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
 
-from .sandbox import Sandbox, SandboxConfig
-from .sandbox._faults_cli import add_fault_options, describe_faults, faults_from_args
+__all__ = ["INSTALL_HINT", "main"]
 
-__all__ = ["main"]
+INSTALL_HINT = "socialwrite: the command line needs its extra: pip install 'socialwrite[cli]'"
+"""What the command prints when click or rich is not installed."""
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="socialwrite", description="Post to many social platforms at once."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sandbox = commands.add_parser(
-        "sandbox",
-        help="serve the local sandbox until stopped (Ctrl-C)",
-        description=(
-            "Serve the local sandbox, which speaks the full socialwrite protocol and "
-            "publishes nothing real, until stopped with Ctrl-C."
-        ),
-    )
-    sandbox.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
-    )
-    sandbox.add_argument(
-        "--port",
-        type=int,
-        default=8787,
-        help="port to listen on; 0 picks a free one (default: 8787)",
-    )
-    sandbox.add_argument(
-        "--api-key", default="sandbox", help="the API key clients must send (default: sandbox)"
-    )
-    sandbox.add_argument(
-        "--allow-remote",
-        action="store_true",
-        help="allow a --host that is not a loopback address",
-    )
-    add_fault_options(sandbox)
-    return parser
+_EXTRA_MODULES = frozenset({"click", "rich"})
 
 
 async def _serve(sandbox: Sandbox) -> None:
+    """Serve ``sandbox`` on the running loop until SIGINT or SIGTERM, printing its banner."""
+    from .sandbox._faults_cli import describe_faults  # noqa: PLC0415 - only when serving
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
     # Windows event loops take no signal handlers, and neither does a loop
     # outside the main thread: there Ctrl-C arrives as KeyboardInterrupt
-    # instead, which main() turns into a clean exit too.
+    # instead, which the sandbox command turns into a clean exit too.
     if sys.platform != "win32" and threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
@@ -99,51 +67,48 @@ async def _serve(sandbox: Sandbox) -> None:
             loop.remove_signal_handler(signum)
 
 
-def _run_sandbox(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    if not _is_loopback(args.host) and not args.allow_remote:
-        parser.error(
-            f"--host {args.host} is not a loopback address; add --allow-remote to serve "
-            "the sandbox on a network"
-        )
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port must be between 0 and 65535, got {args.port}")
-    try:
-        config = SandboxConfig(api_key=args.api_key)
-    except ValueError as exc:
-        parser.error(f"--api-key: {exc}")
-    try:
-        config = attrs.evolve(config, seed=args.seed, faults=faults_from_args(args))
-    except ValueError as exc:
-        parser.error(f"fault options: {exc}")
-    sandbox = Sandbox(config, host=args.host, port=args.port)
-    try:
-        asyncio.run(_serve(sandbox))
-    except KeyboardInterrupt:
-        return 0
-    except OSError as exc:
-        sys.stderr.write(f"socialwrite sandbox: cannot listen on {args.host}:{args.port}: {exc}\n")
-        return 1
-    sys.stdout.write("socialwrite sandbox stopped\n")
-    return 0
-
-
-_COMMANDS: dict[str, Callable[[argparse.ArgumentParser, argparse.Namespace], int]] = {
-    "sandbox": _run_sandbox,
-}
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: the process's arguments).
 
+    Like ``argparse``, it returns when the command ran to its end and exits
+    (raises ``SystemExit``) for everything else.
+
+    Args:
+        argv: the arguments after the program name.
+
     Returns:
-        The exit code: 0 on success (the sandbox stopped with Ctrl-C included),
-        1 when the sandbox cannot listen. Bad usage exits with code 2.
+        0: the command succeeded (the sandbox stopped with Ctrl-C included).
+        1: click or rich is missing (the message says what to install).
+
+    Raises:
+        SystemExit: with 0 after ``--help`` or ``--version``, 1 when a
+            platform or the API failed, 2 for bad usage or input.
     """
-    parser = _parser()
-    args = parser.parse_args(argv)
-    # argparse only lets through a command that has a subparser, so this lookup
-    # cannot miss.
-    return _COMMANDS[args.command](parser, args)
+    try:
+        import click  # noqa: PLC0415 - optional: the cli extra
+
+        from ._cli_app import cli  # noqa: PLC0415 - imports rich
+    except ModuleNotFoundError as exc:
+        if exc.name not in _EXTRA_MODULES:
+            raise
+        sys.stderr.write(INSTALL_HINT + "\n")
+        return 1
+    args = list(sys.argv[1:] if argv is None else argv)
+    # click's own main() always ends in sys.exit(); this keeps argparse's
+    # contract, which callers and tests of main() rely on: a finished command
+    # returns its code.
+    try:
+        with cli.make_context("socialwrite", args) as context:
+            cli.invoke(context)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except (click.Abort, KeyboardInterrupt):
+        sys.stderr.write("socialwrite: interrupted\n")
+        raise SystemExit(130) from None
+    return 0
 
 
 if __name__ == "__main__":
