@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 import click
 from click.core import ParameterSource
 from rich.console import Console
+from rich.logging import RichHandler
 
 from ._cli_common import (
     EXIT_FAILED,
@@ -99,14 +101,47 @@ async def _run(client: AsyncClient, operation: WriteOperation, report: Report) -
         return stream.result
 
 
-def _report(platforms: Sequence[str], *, as_json: bool) -> Report:
-    """Return how to show the write on stdout: live, plain lines, or not at all (--json)."""
+def _report(platforms: Sequence[str], *, as_json: bool) -> tuple[Report, Console | None]:
+    """Return how to show the write on stdout, and the live display's console if there is one.
+
+    Live on a terminal, plain lines elsewhere, nothing but the result with --json.
+    """
     if as_json:
-        return _NoReport()
+        return _NoReport(), None
     console = Console(file=sys.stdout)
     if console.is_interactive:
-        return LiveReport(platforms, console)
-    return PlainReport(platforms, sys.stdout)
+        return LiveReport(platforms, console), console
+    return PlainReport(platforms, sys.stdout), None
+
+
+@contextmanager
+def _sdk_log(*, verbose: bool, console: Console | None) -> Iterator[None]:
+    """Route the ``socialwrite`` logger for the command's duration.
+
+    Quiet by default: without a handler, logging's last resort would print
+    the SDK's warnings on stderr next to the command's own one-line error.
+    With --verbose, its retries and failures are shown: above the live
+    display when there is one (a plain write to the terminal would tear it),
+    else on stderr.
+    """
+    logger = logging.getLogger("socialwrite")
+    handler: logging.Handler
+    if not verbose:
+        handler = logging.NullHandler()
+    elif console is not None:
+        handler = RichHandler(console=console, show_path=False, show_time=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("socialwrite: %(levelname)s: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    if verbose:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 class _NoReport:
@@ -150,6 +185,12 @@ class _NoReport:
     is_flag=True,
     help="post to a sandbox started in this process: no account needed, nothing real published",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="show the requests that failed and the retries, as they happen",
+)
 @click.option("--api-key", envvar=API_KEY_ENV, show_envvar=True, help="the API key")
 @click.option(
     "--base-url",
@@ -170,6 +211,7 @@ def post(
     idempotency_key: str | None,
     as_json: bool,
     use_sandbox: bool,
+    verbose: bool,
     api_key: str | None,
     base_url: str | None,
 ) -> None:
@@ -201,7 +243,14 @@ def post(
             )
         except ValidationError as exc:
             fail(str(exc), EXIT_USAGE)
-        result = _write(client, operation, platforms, as_json=as_json)
+        result = _write(
+            client,
+            operation,
+            platforms,
+            as_json=as_json,
+            verbose=verbose,
+            resumable=not use_sandbox,
+        )
     if as_json:
         click.echo(result.to_json())
     if not result.ok:
@@ -214,18 +263,25 @@ def _write(
     platforms: Sequence[str],
     *,
     as_json: bool,
+    verbose: bool,
+    resumable: bool,
 ) -> WriteResult:
-    """Run the write on a new event loop, showing its events; exit on an error."""
+    """Run the write on a new event loop, showing its events; exit on an error.
+
+    ``resumable`` says whether the service outlives the command, so that
+    posting again with the same idempotency key can finish the write.
+    """
+    report, console = _report(platforms, as_json=as_json)
     try:
-        with _report(platforms, as_json=as_json) as report:
+        with _sdk_log(verbose=verbose, console=console), report:
             return asyncio.run(_run(client, operation, report))
     except ValidationError as exc:
         fail(str(exc), EXIT_USAGE)
     except (APIError, MediaUploadError) as exc:
         fail(f"{type(exc).__name__}: {exc}", EXIT_FAILED)
     except KeyboardInterrupt:
-        fail(
-            "interrupted; some platforms may have published: post again with "
-            f"--idempotency-key {operation.idempotency_key} to finish without posting twice",
-            EXIT_INTERRUPTED,
+        hint = (
+            "; some platforms may have published: post again with --idempotency-key "
+            f"{operation.idempotency_key} to finish without posting twice"
         )
+        fail("interrupted" + (hint if resumable else ""), EXIT_INTERRUPTED)

@@ -16,7 +16,7 @@ import socialwrite
 from socialwrite import cli
 from socialwrite._cli_app import cli as command_line
 from socialwrite._cli_post import sandbox_latency
-from socialwrite.sandbox import Sandbox
+from socialwrite.sandbox import Faults, Sandbox
 
 CHART = Path(__file__).resolve().parent.parent / "examples" / "media" / "chart.png"
 TEXT = "Markets today 📈"
@@ -240,6 +240,17 @@ def test_an_api_error_is_one_line_and_exit_1(socialwrite_sandbox: Sandbox) -> No
     assert result.stderr.count("\n") == 1
     assert "wrong" not in result.stderr
     assert socialwrite_sandbox.published() == []
+
+
+@pytest.mark.socialwrite_sandbox(faults=Faults(fail_writes=1))
+def test_verbose_shows_the_retries(socialwrite_sandbox: Sandbox) -> None:
+    """-v prints each failed attempt and its retry on stderr; the write still succeeds."""
+    args = ["-p", "x", "--text", TEXT, "-v"]
+    result = run("post", *service(socialwrite_sandbox), *args)
+    assert result.exit_code == 0, result.output
+    assert "failed (503)" in result.stderr
+    assert "retry 1 of 2" in result.stderr
+    assert socialwrite_sandbox.faults_injected["server_error"] == 1
 
 
 def test_sandbox_posts_with_no_account() -> None:

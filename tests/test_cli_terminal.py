@@ -141,6 +141,22 @@ def test_piped_output_is_plain_lines(sandbox: Sandbox) -> None:
     assert lines[2:] == ["credits used: 0.015"]
 
 
+def test_an_api_error_is_one_line_on_stderr(sandbox: Sandbox) -> None:
+    """A refused key: exactly the command's one error line, no log line, no traceback."""
+    args = ["post", "--base-url", sandbox.base_url, "--api-key", "not-the-key", "-p", "x"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "socialwrite", *args, "--text", "hi"],
+        capture_output=True,
+        env=environment(),
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert completed.stdout == b""
+    (line,) = completed.stderr.decode().splitlines()
+    assert line.startswith("error: AuthenticationError: [401 ")
+
+
 def test_piped_preview_is_plain_text() -> None:
     """preview through a pipe draws its tables without escape sequences."""
     completed = subprocess.run(
