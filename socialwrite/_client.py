@@ -174,6 +174,7 @@ class AsyncClient:
             upload_concurrency, "upload_concurrency", 1
         )
         self._api_origin = origin_of(self.base_url)
+        self._base_prefix = self.base_url + "/"
         self._session = session
         self._transport: Transport | None = transport
         self._owns_transport = transport is None
@@ -259,7 +260,9 @@ class AsyncClient:
                 f"{transport.user_agent}"
             )
         headers = {"User-Agent": self._user_agent}
-        if self._is_api_origin(url):
+        # A URL under the base URL (with its slash) is on the API's origin by
+        # construction; anything else is compared origin to origin.
+        if url.startswith(self._base_prefix) or self._is_api_origin(url):
             headers["Authorization"] = f"Bearer {self._api_key}"
         if extra:
             headers.update(extra)

@@ -25,10 +25,11 @@ How it is built, and why:
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import aclosing
 from decimal import Decimal
 from types import TracebackType
@@ -72,6 +73,9 @@ WRITE_PATH = "/v1/social/write"
 # most 20). Anything far larger is not a protocol answer.
 MAX_ERROR_BODY = 1024 * 1024
 MAX_JSON_BODY = 8 * 1024 * 1024
+# After ``done``: how long and how much to read to reach the stream's end.
+DRAIN_SECONDS = 0.25
+DRAIN_BYTES = 64 * 1024
 
 # The status each error ``type`` stands for, to type an ``error`` event
 # (which arrives inside a 200 stream).
@@ -158,6 +162,22 @@ class _Progress:
     last_event_id: str | None = None
 
 
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
+    """Read what follows the ``done`` event, so the connection can be reused.
+
+    The server closes the stream right after ``done``; its end usually arrives
+    with it. Leaving it unread would make the transport close the connection
+    and the next write open a new one. A server that keeps talking gets a
+    short grace and a byte budget, then the connection is closed after all.
+    """
+    budget = DRAIN_BYTES
+    with anyio.move_on_after(DRAIN_SECONDS):
+        async for rest in chunks:
+            budget -= len(rest)
+            if budget < 0:
+                return
+
+
 class _WriteRun:
     """One logical write: uploads, the write call with its retries, decoding."""
 
@@ -229,16 +249,18 @@ class _WriteRun:
                 await anyio.sleep(decision.delay)
                 attempt += 1
                 continue
-            logger.debug(
-                "POST %s -> %d results in %.1f ms, key %s, request id %s, %d retries",
-                redact_url(url),
-                len(result.results),
-                (time.monotonic() - started) * 1000,
-                self.idempotency_key,
-                result.request_id,
-                attempt,
-            )
-            result = attrs.evolve(result, retries=attempt)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "POST %s -> %d results in %.1f ms, key %s, request id %s, %d retries",
+                    redact_url(url),
+                    len(result.results),
+                    (time.monotonic() - started) * 1000,
+                    self.idempotency_key,
+                    result.request_id,
+                    attempt,
+                )
+            if attempt:
+                result = attrs.evolve(result, retries=attempt)
             await emit(WriteCompleted(result=result))
             return result
 
@@ -355,6 +377,7 @@ class _WriteRun:
                     for event in decoder.feed(chunk):
                         result = await self._handle_event(event, emit, progress, url, request_id)
                         if result is not None:
+                            await _drain(chunks)
                             return result
                         if event.id is not None:
                             progress.last_event_id = event.id

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 import socialwrite._client
 from socialwrite._transport import Transport, default_transport
+
+# httpx2, the trio transport's library, needs Python 3.11 or later.
+_NEEDS_HTTPX2 = pytest.mark.skipif(
+    importlib.util.find_spec("httpx2") is None,
+    reason="the trio transport needs httpx2 (Python 3.11+): pip install 'socialwrite[trio]'",
+)
 
 
 def _trio_transport_everywhere(backend: str) -> Transport:
@@ -16,8 +24,8 @@ def _trio_transport_everywhere(backend: str) -> Transport:
 @pytest.fixture(
     params=[
         pytest.param(("asyncio", "aiohttp"), id="asyncio"),
-        pytest.param(("trio", "httpx2"), id="trio"),
-        pytest.param(("asyncio", "httpx2"), id="asyncio+httpx2"),
+        pytest.param(("trio", "httpx2"), id="trio", marks=_NEEDS_HTTPX2),
+        pytest.param(("asyncio", "httpx2"), id="asyncio+httpx2", marks=_NEEDS_HTTPX2),
     ]
 )
 def anyio_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:

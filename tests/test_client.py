@@ -411,3 +411,23 @@ def test_preview_needs_no_network() -> None:
     with pytest.raises(ValidationError):
         client.preview(platforms="bluesky", content={"text": "hi"})  # type: ignore[arg-type]
     assert transport.requests == []
+
+
+@pytest.mark.parametrize(
+    ("url", "authorized"),
+    [
+        ("https://api.example.com/v1/media/uploads", True),
+        ("https://API.example.com:443/v1/x", True),
+        ("https://api.example.com.evil.test/v1/x", False),
+        ("https://api.example.com@evil.test/v1/x", False),
+        ("http://api.example.com/v1/x", False),
+        ("https://api.example.com:8443/v1/x", False),
+        ("https://storage.example.com/u/1?sig=abc", False),
+    ],
+)
+async def test_the_key_goes_only_to_the_api_origin(url: str, authorized: bool) -> None:
+    """Authorization is added for the API's own origin and for no look-alike."""
+    transport = MockTransport(lambda request: json_answer(SEED_ANSWER))
+    async with make_client(transport) as client:
+        headers = client._headers(url)
+    assert ("Authorization" in headers) is authorized
