@@ -126,6 +126,9 @@ class _RateColumn(ProgressColumn):
     """
 
     def render(self, task: Task) -> Text:
+        """Return the rate, or nothing for a file whose bytes were not sent."""
+        if task.fields.get("reused"):
+            return Text("")
         speed = task.finished_speed or task.speed
         elapsed = task.finished_time if task.finished else task.elapsed
         if speed is None and elapsed:
@@ -163,6 +166,7 @@ class LiveReport:
         """Prepare a display of a write to ``platforms`` on ``console``."""
         self._console = console
         self._rows = [_PlatformRow(platform) for platform in platforms]
+        self._index = {platform: index for index, platform in enumerate(platforms)}
         self._width = max(len(platform) for platform in platforms)
         self._uploads = Progress(
             TextColumn("[bold]{task.description}"),
@@ -209,12 +213,15 @@ class LiveReport:
         elif isinstance(event, UploadCompleted):
             bar = self._bar(event.source, None)
             name = f"{bar.name} (already uploaded)" if event.reused else bar.name
-            self._uploads.update(bar.task, description=name, completed=bar.total or 0)
+            self._uploads.update(
+                bar.task, description=name, completed=bar.total or 0, reused=event.reused
+            )
         elif isinstance(event, PlatformStatus):
             row = self._rows[event.index]
             row.state, row.progress = event.state, event.progress
         elif isinstance(event, PlatformResult):
-            self._row_of(event.platform).result = event
+            # Results carry no index; a platform is listed once per write.
+            self._rows[self._index[event.platform]].result = event
         elif isinstance(event, WriteCompleted):
             self._result = event.result
             for row, result in zip(self._rows, event.result.results, strict=True):
@@ -229,10 +236,6 @@ class LiveReport:
             bar = _UploadBar(self._uploads.add_task(name, total=total), name, total)
             self._bars[source] = bar
         return bar
-
-    def _row_of(self, platform: str) -> _PlatformRow:
-        # Results carry no index; a platform is listed once in a write.
-        return next(row for row in self._rows if row.platform == platform and row.result is None)
 
     def _render(self) -> RenderableType:
         table = Table.grid(padding=(0, 1))
