@@ -109,7 +109,8 @@ class Instance:
         self.cls = cls
 
 
-Known = types.ModuleType | type | Instance | Any
+# A module, a class, an Instance, or None when the checker cannot tell.
+Known = Any
 
 # Samples name the package, an unconfigured client and a stream like this by convention.
 CONVENTIONS: dict[str, Known] = {
