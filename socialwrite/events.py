@@ -1,12 +1,14 @@
 """Events of a streamed write, in the order they can arrive.
 
 Every upload event comes before any platform event, and ``WriteCompleted`` is
-last. Iterate over them with ``stream.events()``::
+last. Iterate over them with ``stream.events()``:
 
-    async with client.write(platforms=["x"], content={"text": "hi"}) as stream:
-        async for event in stream.events():
-            if isinstance(event, socialwrite.events.PlatformResult):
-                print(event.platform, event.url or event.error)
+```python
+async with client.write(platforms=["x"], content={"text": "hi"}) as stream:
+    async for event in stream.events():
+        if isinstance(event, socialwrite.events.PlatformResult):
+            print(event.platform, event.url or event.error)
+```
 """
 
 from __future__ import annotations
