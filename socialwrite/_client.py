@@ -119,7 +119,7 @@ class AsyncClient:
         upload_concurrency: how many local files upload at once.
         session: an ``aiohttp.ClientSession`` to share; used, never closed by the client.
         transport: a transport to use instead of the default (aiohttp on
-            asyncio, httpx on trio); shared, never closed by the client.
+            asyncio, httpx2 on trio); shared, never closed by the client.
 
     Raises:
         ValidationError: a setting is missing or malformed (naming the argument
