@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from socialwrite import AsyncClient, Content, Media, ValidationError
+from socialwrite import AsyncClient, Client, Content, Media, ValidationError
 from socialwrite._transport._mock import MockResponse, MockTransport
 from socialwrite._validate import LocalFile, validate_write
 
@@ -237,4 +237,78 @@ def test_junk_only_ever_raises_validation_error(
     if error is not None:
         assert error.param is None or isinstance(error.param, str)
         assert str(error)
+    assert transport.requests == []
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    api_key=junk,
+    base_url=junk,
+    timeout=junk,
+    max_retries=junk,
+    upload_concurrency=junk,
+)
+def test_junk_settings_only_ever_raise_validation_error(
+    api_key: Any, base_url: Any, timeout: Any, max_retries: Any, upload_concurrency: Any
+) -> None:
+    """Arbitrary constructor arguments give a client or a ValidationError, nothing else."""
+    for cls in (AsyncClient, Client):
+        client, error = _construct(
+            cls,
+            api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            upload_concurrency=upload_concurrency,
+        )
+        if error is not None:
+            assert str(error)
+            assert not (isinstance(api_key, str) and len(api_key) > 3 and api_key in str(error))
+        else:
+            assert "hidden" in repr(client)
+            if isinstance(client, Client):
+                client.close()
+
+
+def _construct(
+    cls: type[AsyncClient | Client], api_key: Any, **settings: Any
+) -> tuple[AsyncClient | Client | None, ValidationError | None]:
+    """Build a client, returning the ValidationError instead of raising it."""
+    try:
+        return cls(api_key, **settings), None
+    except ValidationError as error:
+        return None, error
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(platforms=junk, content=junk)
+def test_junk_preview_only_ever_raises_validation_error(platforms: Any, content: Any) -> None:
+    """preview() with junk returns previews or raises ValidationError."""
+    client = AsyncClient("sk_test", base_url="http://127.0.0.1:9")
+    try:
+        previews = client.preview(platforms=platforms, content=content)
+    except ValidationError:
+        return
+    assert list(previews) == list(platforms)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(text=junk, media=junk, alt_text=junk, source=junk, item_alt=junk, content_type=junk)
+def test_junk_models_only_ever_raise_validation_error(  # noqa: PLR0917 - one per field
+    text: Any, media: Any, alt_text: Any, source: Any, item_alt: Any, content_type: Any
+) -> None:
+    """Content and Media built from junk are refused by write() with a ValidationError."""
+    transport = MockTransport(lambda request: MockResponse(status_code=500))
+    client = AsyncClient("sk_test", base_url="http://127.0.0.1:9", transport=transport)
+    try:
+        content = Content(
+            text=text,
+            media=[Media(source=source, alt_text=item_alt, content_type=content_type), *media]
+            if isinstance(media, list)
+            else media,
+            alt_text=alt_text,
+        )
+        client.write(platforms=["x"], content=content)
+    except ValidationError:
+        pass
     assert transport.requests == []
