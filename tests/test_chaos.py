@@ -506,10 +506,9 @@ async def test_a_truncated_stream_resumes_with_last_event_id(sandbox: Sandbox) -
 
 async def test_a_slow_answer_times_out_and_the_retry_replays(sandbox: Sandbox) -> None:
     """Headers later than the read timeout: a timeout, a retry, the replay, one publish."""
-    sandbox.set_faults(Faults(slow_writes=1, answer_delay=0.6))
-    client = chaos_client(sandbox)
-    async with client:
-        result = await client.write(**BODY, timeout=Timeout(connect=10.0, read=0.2))
+    sandbox.set_faults(Faults(slow_writes=1, answer_delay=0.9))
+    async with chaos_client(sandbox) as client:
+        result = await client.write(**BODY, timeout=Timeout(connect=10.0, read=0.3))
     assert result.retries == 1
     assert sandbox.stats.writes_replayed == 1
     assert sandbox.stats.publishes_for(result.idempotency_key) == 3
@@ -517,19 +516,20 @@ async def test_a_slow_answer_times_out_and_the_retry_replays(sandbox: Sandbox) -
 
 async def test_a_slow_stream_kept_alive_by_pings_does_not_time_out(sandbox: Sandbox) -> None:
     """Gaps between events longer than the idle timeout, filled with pings: no retry."""
-    sandbox.set_faults(Faults(trickle_streams=1, trickle_delay=0.15))
+    # Pings every 0.02 s against an idle timeout of 0.3 s: a wide margin on a busy machine.
+    sandbox.set_faults(Faults(trickle_streams=1, trickle_delay=0.35))
     async with chaos_client(sandbox) as client:
-        result = await client.write(**SHORT_BODY, timeout=Timeout(connect=10.0, idle=0.1))
+        result = await client.write(**SHORT_BODY, timeout=Timeout(connect=10.0, idle=0.3))
     assert result.retries == 0
     assert sandbox.faults_injected["slow_stream"] == 1
 
 
 async def test_a_silent_stream_times_out_and_resumes() -> None:
     """Gaps longer than the idle timeout and no pings: the client times out and resumes."""
-    faults = Faults(trickle_streams=1, trickle_delay=0.3)
+    faults = Faults(trickle_streams=1, trickle_delay=0.6)
     with Sandbox(SandboxConfig(ping_interval=30.0, faults=faults)).run_in_thread() as sandbox:
         async with chaos_client(sandbox) as client:
-            result = await client.write(**BODY, timeout=Timeout(connect=10.0, idle=0.1))
+            result = await client.write(**BODY, timeout=Timeout(connect=10.0, idle=0.3))
         assert result.retries == 1
         assert sandbox.stats.writes_replayed == 1
         assert sandbox.stats.publishes_for(result.idempotency_key) == 3
@@ -537,11 +537,11 @@ async def test_a_silent_stream_times_out_and_resumes() -> None:
 
 async def test_timing_out_on_every_attempt_raises_api_timeout_error() -> None:
     """A stream that stays silent on every attempt ends in APITimeoutError, not a hang."""
-    faults = Faults(trickle_streams=10, trickle_delay=0.5)
+    faults = Faults(trickle_streams=10, trickle_delay=0.6)
     with Sandbox(SandboxConfig(ping_interval=30.0, faults=faults)).run_in_thread() as sandbox:
         async with chaos_client(sandbox, max_retries=1) as client:
             with pytest.raises(APITimeoutError):
-                await client.write(**BODY, timeout=Timeout(connect=10.0, idle=0.1))
+                await client.write(**BODY, timeout=Timeout(connect=10.0, idle=0.3))
         assert sandbox.stats.writes_received == 2
         assert sandbox.stats.writes_executed == 1
 

@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -574,18 +575,24 @@ def test_cli_serves_with_faults_and_says_so() -> None:
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    # A banner that never comes must fail the test, not hang it.
+    watchdog = threading.Timer(30.0, process.kill)
+    watchdog.start()
     try:
         assert process.stdout is not None
-        banner = [process.stdout.readline() for _ in range(6)]
+        banner: list[str] = []
+        while not banner or banner[-1].startswith(("socialwrite", "API", " ", "Press")):
+            banner.append(process.stdout.readline())
         match = re.search(r"(http://127\.0\.0\.1:\d+)", banner[0])
         assert match, banner
-        assert "Fault: fail_writes: 1\n" in banner
+        assert banner[-1] == "Fault: fail_writes: 1\n", banner
         with httpx.Client(base_url=match.group(1), headers=AUTH) as http:
             assert http.post(WRITE, json=BODY).status_code == 503
             assert http.post(WRITE, json=BODY).status_code == 200
         process.send_signal(signal.SIGINT)
         _stdout, stderr = process.communicate(timeout=20)
     finally:
+        watchdog.cancel()
         if process.poll() is None:
             process.kill()
             process.communicate()
