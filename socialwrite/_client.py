@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import sniffio
 
 from ._errors import ValidationError
+from ._operation import WriteOperation
 from ._retry import RetryPolicy
 from ._transport import Timeout, Transport, default_transport, origin_of
 from ._validate import validate_platforms, validate_write
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from ._models import Content
-    from ._operation import WriteOperation
     from .platforms import PlatformPreview
 
 __all__ = ["API_KEY_ENV", "BASE_URL_ENV", "AsyncClient"]
@@ -181,6 +181,10 @@ class AsyncClient:
         self._backend: str | None = None
         self._closed = False
         self._user_agent: str | None = None
+        # The headers every request carries, built once the transport is known:
+        # with the key for the API's origin, without it for any other.
+        self._api_headers: dict[str, str] = {}
+        self._other_headers: dict[str, str] = {}
         # Media URLs of files this client uploaded, by sha256 and size: a later
         # write of the same bytes uploads nothing.
         self.media_cache: dict[tuple[str, int], str] = {}
@@ -253,20 +257,24 @@ class AsyncClient:
 
     def _headers(self, url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Headers for a request to ``url``: the key only ever goes to the API's origin."""
-        transport = self._get_transport()
         if self._user_agent is None:
+            transport = self._get_transport()
             self._user_agent = (
                 f"socialwrite-python/{_version()} Python/{_platform.python_version()} "
                 f"{transport.user_agent}"
             )
-        headers = {"User-Agent": self._user_agent}
+            self._other_headers = {"User-Agent": self._user_agent}
+            self._api_headers = {
+                "User-Agent": self._user_agent,
+                "Authorization": f"Bearer {self._api_key}",
+            }
         # A URL under the base URL (with its slash) is on the API's origin by
         # construction; anything else is compared origin to origin.
         if url.startswith(self._base_prefix) or self._is_api_origin(url):
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        if extra:
-            headers.update(extra)
-        return headers
+            fixed = self._api_headers
+        else:
+            fixed = self._other_headers
+        return {**fixed, **extra} if extra else dict(fixed)
 
     def _redact(self, data: bytes) -> bytes:
         """Remove the API key from bytes the server sent back (an echo must not leak it)."""
@@ -332,8 +340,6 @@ class AsyncClient:
                     async for r in stream:
                         print(r.platform, r.url or r.error)
         """
-        from ._operation import WriteOperation  # noqa: PLC0415 - import cycle
-
         request = validate_write(
             platforms=platforms, content=content, options=options, idempotency_key=idempotency_key
         )

@@ -65,9 +65,14 @@ class _Encoder(json.JSONEncoder):
         return super().default(o)
 
 
+# One encoder for every body, for the same reason as the one decoder (an
+# encoder keeps no state between calls).
+_ENCODER = _Encoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(obj: Any) -> str:
     """Encode to compact JSON, writing ``Decimal`` as a JSON number."""
-    return json.dumps(obj, cls=_Encoder, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(obj)
 
 
 def parse_datetime(value: object, field: str = "published_at") -> datetime:
@@ -118,6 +123,8 @@ _PLATFORM_RESULT_FIELDS = frozenset(
 )
 # Fields of a streamed ``result`` event that the stream itself consumes.
 _EVENT_ONLY_FIELDS = frozenset({"index"})
+# Every field that does not go to ``extra``.
+_RESULT_KNOWN_FIELDS = _PLATFORM_RESULT_FIELDS | _EVENT_ONLY_FIELDS
 
 
 def structure_platform_result(obj: object, what: str = "result") -> PlatformResult:
@@ -135,11 +142,12 @@ def structure_platform_result(obj: object, what: str = "result") -> PlatformResu
     published_at = (
         None if published_raw is None else parse_datetime(published_raw, f"{what}.published_at")
     )
-    extra = {
-        k: v
-        for k, v in data.items()
-        if k not in _PLATFORM_RESULT_FIELDS and k not in _EVENT_ONLY_FIELDS
-    }
+    # Usually every field is known: then there is nothing to pick out.
+    extra = (
+        {}
+        if _RESULT_KNOWN_FIELDS.issuperset(data)
+        else {k: v for k, v in data.items() if k not in _RESULT_KNOWN_FIELDS}
+    )
     return PlatformResult(
         platform=platform,
         success=success,
@@ -194,7 +202,11 @@ def structure_write_result(
     )
     credits_raw = data.get("credits_used", 0)
     credits_used = _to_decimal(0 if credits_raw is None else credits_raw, "credits_used")
-    extra = {k: v for k, v in data.items() if k not in _WRITE_RESULT_FIELDS}
+    extra = (
+        {}
+        if _WRITE_RESULT_FIELDS.issuperset(data)
+        else {k: v for k, v in data.items() if k not in _WRITE_RESULT_FIELDS}
+    )
     return WriteResult(
         results=results,
         credits_used=credits_used,

@@ -25,6 +25,7 @@ How it is built, and why:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -59,11 +60,12 @@ from ._logging import logger, redact_url
 from ._models import PlatformResult, WriteResult
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import ServerSentEvent, SSEDecodeError, SSEDecoder
+from ._transport import Request, Timeout
 from .events import Event, PlatformStatus, WriteCompleted
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
-    from ._transport import Response, Timeout
+    from ._transport import Response
     from ._validate import WriteRequest
 
 __all__ = ["WriteOperation", "WriteStream"]
@@ -91,9 +93,26 @@ _TYPE_STATUS = {
 
 Emit = Callable[[Event], Awaitable[None]]
 
+# The events an awaited write does not decode (the done event repeats their results).
+_PER_PLATFORM_EVENTS = ("status", "result")
+# The headers of every write besides those of every request (User-Agent, Authorization).
+_WRITE_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "text/event-stream, application/json;q=0.9",
+}
+
 
 async def _drop(event: Event) -> None:
     """The ``emit`` of an awaited write: events are not wanted."""
+
+
+@functools.lru_cache(maxsize=64)
+def _stream_timeout(timeout: Timeout) -> Timeout:
+    """A streamed write waits between events at most ``idle`` (pings reset it).
+
+    Cached: a client sends every write with one of very few timeouts.
+    """
+    return attrs.evolve(timeout, read=timeout.idle or timeout.read)
 
 
 def new_idempotency_key() -> str:
@@ -194,8 +213,7 @@ class _WriteRun:
         self.policy = policy
         self.timeout = timeout
         self.idempotency_key = request.idempotency_key or new_idempotency_key()
-        # A streamed write waits between events at most ``idle`` (pings reset it).
-        self.request_timeout = attrs.evolve(timeout, read=timeout.idle or timeout.read)
+        self.request_timeout = _stream_timeout(timeout)
         # Set by ``execute``: whether anyone reads the events one by one.
         self.streamed = True
 
@@ -216,7 +234,10 @@ class _WriteRun:
         while True:
             started = time.monotonic()
             try:
-                result = await self._attempt(body, emit, progress)
+                if self.timeout.total is None:
+                    result = await self._attempt_once(body, emit, progress)
+                else:
+                    result = await self._attempt_within_total(body, emit, progress)
             except _FinalError as final:
                 raise final.error from final.error.__cause__
             except (APIConnectionError, APIStatusError) as exc:
@@ -261,13 +282,15 @@ class _WriteRun:
                 )
             if attempt:
                 result = attrs.evolve(result, retries=attempt)
-            await emit(WriteCompleted(result=result))
+            if self.streamed:
+                await emit(WriteCompleted(result=result))
             return result
 
-    async def _attempt(self, body: bytes, emit: Emit, progress: _Progress) -> WriteResult:
+    async def _attempt_within_total(
+        self, body: bytes, emit: Emit, progress: _Progress
+    ) -> WriteResult:
         total = self.timeout.total
-        if total is None:
-            return await self._attempt_once(body, emit, progress)
+        assert total is not None  # noqa: S101 - the caller checked
         try:
             with anyio.fail_after(total):
                 return await self._attempt_once(body, emit, progress)
@@ -279,15 +302,9 @@ class _WriteRun:
     async def _attempt_once(self, body: bytes, emit: Emit, progress: _Progress) -> WriteResult:
         client = self.client
         url = client._url(WRITE_PATH)
-        extra = {
-            "Content-Type": "application/json",
-            "Accept": "text/event-stream, application/json;q=0.9",
-            "Idempotency-Key": self.idempotency_key,
-        }
+        extra = {**_WRITE_HEADERS, "Idempotency-Key": self.idempotency_key}
         if progress.last_event_id is not None:
             extra["Last-Event-ID"] = progress.last_event_id
-        from ._transport import Request  # noqa: PLC0415 - import cycle at module load
-
         request = Request(
             method="POST",
             url=url,
@@ -324,8 +341,9 @@ class _WriteRun:
         if content_type == "application/json" or content_type.endswith("+json"):
             raw = client._redact(await response.aread(MAX_JSON_BODY))
             result = self._decode_json(raw, status, request_id, url)
-            # A server without streaming: every result at once, in request order.
-            await self._emit_remaining(result, emit, progress)
+            if self.streamed:
+                # A server without streaming: every result at once, in request order.
+                await self._emit_remaining(result, emit, progress)
             return result
         msg = f"the write's answer has an unexpected content type {content_type!r}"
         raise APIResponseValidationError(
@@ -369,7 +387,10 @@ class _WriteRun:
         url: str,
         request_id: str | None,
     ) -> WriteResult:
-        decoder = SSEDecoder()
+        # An awaited write wants the aggregate only: the decoder skips the
+        # statuses and results sent one by one (the done event carries every
+        # result) without building them, and still tracks their ids.
+        decoder = SSEDecoder(ignore_types=() if self.streamed else _PER_PLATFORM_EVENTS)
         status = response.status_code
         try:
             async with aclosing(response.aiter_bytes()) as chunks:
@@ -381,6 +402,9 @@ class _WriteRun:
                             return result
                         if event.id is not None:
                             progress.last_event_id = event.id
+                    if not self.streamed and decoder.last_event_id is not None:
+                        # The ids of the skipped events: a resumed write starts after them.
+                        progress.last_event_id = decoder.last_event_id
             for event in decoder.close():
                 result = await self._handle_event(event, emit, progress, url, request_id)
                 if result is not None:
@@ -408,8 +432,6 @@ class _WriteRun:
         name = event.event
         if name not in ("status", "result", "done", "error"):
             return None  # a newer server's event: ignore it, as the protocol says
-        if not self.streamed and name in ("status", "result"):
-            return None
         status = 200
         try:
             data = loads(event.data)
@@ -425,7 +447,8 @@ class _WriteRun:
                     data, idempotency_key=self.idempotency_key, request_id=request_id
                 )
                 self._check_platforms(final, status, request_id, url)
-                await self._emit_remaining(final, emit, progress)
+                if self.streamed:
+                    await self._emit_remaining(final, emit, progress)
                 return final
             else:
                 raise _FinalError(self._error_event(data, url, request_id))

@@ -19,10 +19,20 @@ Why no quadratic work: each chunk is split once; the tail of an unfinished
 line is kept as a list of pieces and joined once, when its line end arrives;
 the ``data`` lines of an event are kept as a list and joined and decoded once,
 when the event is dispatched.
+
+Why a fast path: servers, the sandbox included, send whole events with LF line
+ends, and a chunk usually holds one or more of them, each ``id``, ``event``
+and one ``data`` line. Such a chunk is cut at its blank lines, and each event
+in that common shape is read with one regular expression instead of a Python
+step per line; an event in any other shape (comments, several ``data`` lines,
+``retry``) goes through the general line loop. Both give the same events: the
+tests compare them on random streams.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import NoReturn
 
 import attrs
@@ -35,6 +45,12 @@ DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _CR = 0x0D
 _LF = 0x0A
+
+# One whole event in the common shape, without its blank line: an optional
+# ``id`` line, an optional ``event`` line, and one ``data`` line, in that order,
+# LF line ends, one optional space after each colon (as the general loop
+# strips it). An ``id`` holding NUL does not match: the general loop ignores it.
+_COMMON_EVENT = re.compile(rb"(?:id: ?([^\n\x00]*)\n)?(?:event: ?([^\n]*)\n)?data: ?([^\n]*)")
 
 
 class SSEDecodeError(ValueError):
@@ -81,6 +97,10 @@ class SSEDecoder:
         max_event_size: the cap, in bytes, on the joined ``data`` of one event
             and on any single line. Going over it raises `SSEDecodeError`, so a
             misbehaving server cannot make the client buffer without bound.
+        ignore_types: event types to skip: their events are not built nor
+            returned, which saves the work for a caller that would drop them.
+            Their ``id`` fields still count for `last_event_id`, and their data
+            still counts against the cap.
 
     Raises:
         ValueError: if ``max_event_size`` is not positive.
@@ -103,6 +123,7 @@ class SSEDecoder:
         "_event_type",
         "_failure",
         "_id_buffer",
+        "_ignored",
         "_last_event_id",
         "_max_event_size",
         "_partial",
@@ -112,11 +133,15 @@ class SSEDecoder:
         "_start_bytes",
     )
 
-    def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+    def __init__(
+        self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, *, ignore_types: Iterable[str] = ()
+    ) -> None:
         if max_event_size <= 0:
             msg = f"max_event_size must be a positive number of bytes, not {max_event_size!r}"
             raise ValueError(msg)
         self._max_event_size = max_event_size
+        # Compared with the raw field value: an event without a type is "message".
+        self._ignored = frozenset(name.encode() for name in ignore_types)
         # The first bytes of the stream, held back until we know whether they
         # are a BOM; None once the stream start has been handled.
         self._start_bytes: bytes | None = b""
@@ -193,7 +218,55 @@ class SSEDecoder:
                 chunk = chunk[1:]
                 if not chunk:
                     return []
+        if self._takes_whole_events(chunk):
+            return self._feed_whole_events(chunk)
+        return self._feed_lines(chunk)
 
+    def _takes_whole_events(self, chunk: bytes) -> bool:
+        """Whether the fast path applies: no event or line under way, whole LF-only events."""
+        return (
+            not self._partial
+            and not self._data
+            and not self._event_type
+            and self._event_retry is None
+            and chunk.endswith(b"\n\n")
+            and len(chunk) <= self._max_event_size
+            and b"\r" not in chunk
+        )
+
+    def _feed_whole_events(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Decode a chunk of whole events: cut at blank lines, each event in one match.
+
+        The chunk is no larger than the cap, so neither is any of its lines or
+        events; and no line ends with a CR, so two LFs are exactly a line end
+        followed by a blank line: the blocks between them are the events' lines.
+        """
+        events: list[ServerSentEvent] = []
+        ignored = self._ignored
+        for block in chunk[:-2].split(b"\n\n"):
+            match = _COMMON_EVENT.fullmatch(block)
+            if match is None:
+                lines = block.split(b"\n")
+                lines.append(b"")
+                self._process(lines, events)
+                continue
+            event_id, event_type, data = match.groups()
+            if event_id is not None:
+                self._id_buffer = event_id.decode("utf-8", "replace")
+            self._last_event_id = self._id_buffer
+            if (event_type or b"message") in ignored:
+                continue
+            events.append(
+                ServerSentEvent(
+                    event=event_type.decode("utf-8", "replace") if event_type else "message",
+                    data=data.decode("utf-8", "replace"),
+                    id=self._id_buffer,
+                )
+            )
+        return events
+
+    def _feed_lines(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Decode any chunk, line by line (the general path)."""
         lines = chunk.splitlines()
         last_byte = chunk[-1]
         tail: bytes | None = None
@@ -257,7 +330,8 @@ class SSEDecoder:
             if not line:
                 self._last_event_id = self._id_buffer
                 if data:
-                    events.append(self._build_event(data))
+                    if (self._event_type or b"message") not in self._ignored:
+                        events.append(self._build_event(data))
                     data = self._data = []
                     self._data_size = 0
                 self._event_type = b""

@@ -643,3 +643,158 @@ def test_any_split_of_any_bytes_decodes_like_the_whole(stream: bytes, cuts: list
     """Even for invalid streams, chunk boundaries never change the outcome."""
     offsets = [cut % (len(stream) + 1) for cut in cuts]
     assert _decode_with_state(split_at(stream, offsets)) == _decode_with_state([stream])
+
+
+# --- the fast path for chunks of whole events -------------------------------
+
+
+class _GeneralOnly(SSEDecoder):
+    """A decoder that never takes the fast path: the reference to compare it with."""
+
+    def _takes_whole_events(self, chunk: bytes) -> bool:
+        return False
+
+
+class _FastPathSpy(SSEDecoder):
+    """A decoder that counts the chunks it decoded on the fast path."""
+
+    fast_chunks = 0
+
+    def _feed_whole_events(self, chunk: bytes) -> list[ServerSentEvent]:
+        self.fast_chunks += 1
+        return super()._feed_whole_events(chunk)
+
+
+_SAMPLE_STREAM = (
+    b'id: 1\nevent: status\ndata: {"index": 0, "state": "queued"}\n\n'
+    b'id: 2\nevent: result\ndata: {"index": 0, "success": true}\n\n'
+    b": ping\n\n"
+    b'id: 3\nevent: done\ndata: {"results": []}\n\n'
+)
+
+
+def _feed_all(decoder: SSEDecoder, chunks: Iterable[bytes]) -> list[object]:
+    """Feed ``chunks``; record each chunk's events and the decoder's state after it."""
+    trace: list[object] = [
+        (decoder.feed(chunk), decoder.last_event_id, decoder.retry) for chunk in chunks
+    ]
+    trace.append((decoder.close(), decoder.last_event_id, decoder.retry))
+    return trace
+
+
+def test_whole_events_take_the_fast_path() -> None:
+    """A chunk of whole LF-terminated events is decoded on the fast path, to the same events."""
+    decoder = _FastPathSpy()
+    events = decoder.feed(_SAMPLE_STREAM)
+    assert decoder.fast_chunks == 1
+    assert events == decode(*bytewise(_SAMPLE_STREAM))
+    assert [e.event for e in events] == ["status", "result", "done"]
+    assert decoder.last_event_id == "3"
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b"data: a\r\n\r\n",  # CR line ends
+        b"data: a\n",  # no blank line at the end
+        b"data: a\n\ndata: b",  # an unfinished line at the end
+    ],
+)
+def test_other_chunks_take_the_general_path(chunk: bytes) -> None:
+    """A chunk with a CR, or that does not end with a blank line, goes line by line."""
+    decoder = _FastPathSpy()
+    decoder.feed(chunk)
+    assert decoder.fast_chunks == 0
+
+
+def test_an_event_under_way_keeps_the_general_path() -> None:
+    """After half an event, the chunk completing it is not taken as whole events."""
+    decoder = _FastPathSpy()
+    assert decoder.feed(b"event: done\n") == []
+    assert decoder.feed(b"data: 1\n\n") == [event("1", event="done")]
+    assert decoder.fast_chunks == 0
+
+
+def test_a_chunk_over_the_cap_keeps_the_general_path() -> None:
+    """A chunk larger than the cap goes line by line, where each line is checked."""
+    decoder = _FastPathSpy(max_event_size=10)
+    with pytest.raises(SSEDecodeError, match="cap of 10 bytes"):
+        decoder.feed(b"data: 0123456789\n\n")
+    assert decoder.fast_chunks == 0
+
+
+def _lf_stream(blocks: Sequence[Sequence[_Field]], blank_lines: Sequence[int]) -> bytes:
+    """Write ``blocks`` as whole events with LF line ends and extra blank lines between."""
+    out = []
+    for block, extra in zip(blocks, blank_lines, strict=False):
+        for name, value in block:
+            out.append(f":{value}\n" if name == "" else f"{name}: {value}\n")
+        out.append("\n" * (1 + extra))
+    return "".join(out).encode()
+
+
+_whole_event_streams = st.one_of(
+    st.builds(
+        _lf_stream,
+        st.lists(st.lists(_field, max_size=4), min_size=1, max_size=6),
+        st.lists(st.integers(min_value=0, max_value=2), min_size=6, max_size=6),
+    ),
+    # Odd bytes too (NUL in an id, invalid UTF-8, BOMs, CRs), as whole "events".
+    st.lists(st.lists(_stream_pieces, max_size=8).map(b"".join), min_size=1, max_size=5).map(
+        lambda events: b"".join(e + b"\n\n" for e in events)
+    ),
+)
+
+
+@given(stream=_whole_event_streams, cuts=st.lists(st.integers(min_value=0), max_size=6))
+def test_fast_path_gives_what_the_general_path_gives(stream: bytes, cuts: list[int]) -> None:
+    """On random streams, cut at blank lines or anywhere, both paths agree chunk by chunk."""
+    boundaries = [i + 2 for i in range(len(stream) - 1) if stream[i : i + 2] == b"\n\n"]
+    at_events = [boundaries[cut % len(boundaries)] for cut in cuts] if boundaries else []
+    anywhere = [cut % (len(stream) + 1) for cut in cuts]
+    for offsets in ([], at_events, anywhere):
+        chunks = split_at(stream, offsets)
+        assert _feed_all(SSEDecoder(), chunks) == _feed_all(_GeneralOnly(), chunks)
+
+
+def test_ignored_types_are_not_returned_but_their_ids_count() -> None:
+    """Skipped event types leave out their events, not their ids."""
+    decoder = SSEDecoder(ignore_types=("status", "result"))
+    assert decoder.feed(_SAMPLE_STREAM[:-42]) == []
+    assert decoder.last_event_id == "2"
+    assert decoder.feed(_SAMPLE_STREAM[-42:]) == [
+        event('{"results": []}', event="done", last_id="3")
+    ]
+
+
+def test_ignored_types_still_count_against_the_cap() -> None:
+    """An event of a skipped type over the cap fails the decoder all the same."""
+    decoder = SSEDecoder(max_event_size=16, ignore_types=("status",))
+    assert decoder.feed(b"event: status\ndata: 0123456\ndata: 01234567\n\n") == []
+    with pytest.raises(SSEDecodeError, match=r"17 bytes of data.*cap of 16 bytes"):
+        decoder.feed(b"event: status\ndata: 01234567\ndata: 01234567\n\n")
+
+
+def test_ignoring_message_skips_events_without_a_type() -> None:
+    """``message``, the type of an event without an ``event`` field, can be skipped too."""
+    decoder = SSEDecoder(ignore_types=("message",))
+    assert decoder.feed(b"data: 1\n\nevent: done\ndata: 2\n\n") == [event("2", event="done")]
+
+
+@given(
+    stream=st.one_of(_whole_event_streams, _streams().map(lambda case: case.stream)),
+    cuts=st.lists(st.integers(min_value=0), max_size=10),
+    ignored=st.sets(st.sampled_from(["message", "status", "result", "done", ""])),
+)
+def test_ignoring_types_is_filtering_them_out(
+    stream: bytes, cuts: list[int], ignored: set[str]
+) -> None:
+    """Skipping types gives the other events, and the same last event id, however cut."""
+    everything, last_id = _decode_with_state([stream])
+    kept = [e for e in everything if e.event not in ignored]
+    for decoder in (SSEDecoder(ignore_types=ignored), _GeneralOnly(ignore_types=ignored)):
+        events = []
+        for chunk in split_at(stream, [cut % (len(stream) + 1) for cut in cuts]):
+            events.extend(decoder.feed(chunk))
+        events.extend(decoder.close())
+        assert (events, decoder.last_event_id) == (kept, last_id)

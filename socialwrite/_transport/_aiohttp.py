@@ -8,6 +8,7 @@ running loop (aiohttp binds a session to the loop it was made in), so an
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncGenerator, Mapping
 
 import aiohttp
@@ -22,7 +23,9 @@ __all__ = ["AiohttpTransport"]
 _CONNECTION_LIMIT = 512
 
 
+@functools.lru_cache(maxsize=64)
 def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    # Cached: a client sends every request with one of very few timeouts.
     # ``total`` is enforced above the transport (the same way on every
     # backend), so aiohttp only watches connecting and the gaps between reads.
     return aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect, sock_read=timeout.read)
@@ -117,7 +120,8 @@ class AiohttpTransport:
             response = await session.request(
                 method,
                 url,
-                headers=dict(request.headers),
+                # aiohttp copies the headers into its own multidict.
+                headers=request.headers,
                 data=request.body,
                 timeout=_client_timeout(request.timeout),
                 # A redirect could carry the Authorization header elsewhere.
