@@ -1,4 +1,4 @@
-"""Developer tasks: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s docs``."""
+"""Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``docs``, and ``bench`` (by hand)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,19 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site with warnings as errors, as the tests do (into site/)."""
     session.install("-e", ".[docs]")
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+# The peer SDKs the write benchmark runs side by side with socialwrite. They are
+# installed in the bench session only, never as the project's dependencies.
+# zernio-sdk imports pydantic's email type without declaring email-validator.
+BENCH_PEERS = ["social-post-api", "zernio-sdk", "email-validator"]
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Run every benchmark with the peers side by side and print one table (not run by CI).
+
+    Pass run_all.py's options after ``--``: ``nox -s bench -- --quick``.
+    """
+    session.install("-e", ".[trio]", "httpx>=0.27", *BENCH_PEERS)
+    session.run("python", "benchmarks/run_all.py", *session.posargs)

@@ -4,6 +4,12 @@
 sandbox's own answer to a write to x and bluesky, as an SSE stream or as
 JSON), keeping connections alive. Its cost per request is a few dozen
 microseconds, so a benchmark's client, not the server, is the bottleneck.
+It also answers the peer SDKs' own write endpoints with the same result (two
+platforms published) in the shape each of them expects:
+
+* Ayrshare (``social-post-api``): ``POST /api/post``, base ``{url}/api/``;
+* Zernio (``zernio-sdk``): ``POST /api/v1/posts``, base URL ``{url}/api``.
+
 ``sandbox`` runs the real sandbox instead.
 
 Run: ``python benchmarks/_servers.py canned`` prints the base URL and the API
@@ -66,6 +72,46 @@ _JSON_ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
     b"X-Request-Id: req_canned\r\nContent-Length: %d\r\n\r\n%s" % (len(_JSON_BODY), _JSON_BODY)
 )
+# Ayrshare's answer to a post published to two networks (its documented shape).
+_AYRSHARE_BODY = (
+    b'{"status": "success", "errors": [], "postIds": ['
+    b'{"status": "success", "id": "2053492101669848719", '
+    b'"postUrl": "https://x.com/sandbox/status/2053492101669848719", "platform": "twitter"}, '
+    b'{"status": "success", '
+    b'"id": "at://did:plc:uhrfxw3ttwlo7dhwf3md44u7/app.bsky.feed.post/3lq6va2bgpng2", '
+    b'"postUrl": "https://bsky.app/profile/sandbox.bsky.social/post/3lq6va2bgpng2", '
+    b'"platform": "bluesky"}], '
+    b'"id": "TBeB9nYg8jU5iTGbnhB4", "refId": "9abf1426d6ce9122ef11c72bd62e59807c5cc083", '
+    b'"post": "Markets today: the benchmark\'s post"}'
+)
+# Zernio's answer to a post created with publishNow and published on both
+# (the shape of its PostCreateResponse model).
+_ZERNIO_BODY = (
+    b'{"message": "Post created and published successfully", "post": {'
+    b'"_id": "6740a1c2e4b0f5a1c2d3e4f5", "userId": "6740a1c2e4b0f5a1c2d3e400", '
+    b'"content": "Markets today: the benchmark\'s post", "status": "published", '
+    b'"scheduledFor": "2026-11-28T14:26:38.000Z", "timezone": "UTC", "platforms": ['
+    b'{"platform": "twitter", "accountId": "acc_x", "status": "published", '
+    b'"platformPostId": "2053492101669848719", '
+    b'"platformPostUrl": "https://x.com/sandbox/status/2053492101669848719", '
+    b'"publishedAt": "2026-11-28T14:26:38.000Z"}, '
+    b'{"platform": "bluesky", "accountId": "acc_bsky", "status": "published", '
+    b'"platformPostId": "at://did:plc:uhrfxw3ttwlo7dhwf3md44u7/app.bsky.feed.post/3lq6va2bgpng2", '
+    b'"platformPostUrl": "https://bsky.app/profile/sandbox.bsky.social/post/3lq6va2bgpng2", '
+    b'"publishedAt": "2026-11-28T14:26:38.000Z"}], '
+    b'"createdAt": "2026-11-28T14:26:38.000Z", "updatedAt": "2026-11-28T14:26:38.000Z"}}'
+)
+
+
+def _json_answer(body: bytes, status: bytes = b"200 OK") -> bytes:
+    return (
+        b"HTTP/1.1 %s\r\nContent-Type: application/json; charset=utf-8\r\n"
+        b"X-Request-Id: req_canned\r\nContent-Length: %d\r\n\r\n%s" % (status, len(body), body)
+    )
+
+
+_AYRSHARE_ANSWER = _json_answer(_AYRSHARE_BODY)
+_ZERNIO_ANSWER = _json_answer(_ZERNIO_BODY, b"201 Created")
 _NOT_FOUND = (
     b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 62\r\n\r\n"
     b'{"error": {"type": "not_found_error", "message": "not found"}}'
@@ -111,12 +157,15 @@ class _CannedProtocol(asyncio.Protocol):
     def _answer(self, head: bytes) -> None:
         assert self._transport is not None
         request_line = head.split(b"\r\n", 1)[0]
-        if not request_line.startswith(b"post /v1/social/write "):
-            self._transport.write(_NOT_FOUND)
-        elif b"text/event-stream" in head:
-            self._transport.write(_SSE_ANSWER)
+        if request_line.startswith(b"post /v1/social/write "):
+            sse = b"text/event-stream" in head
+            self._transport.write(_SSE_ANSWER if sse else _JSON_ANSWER)
+        elif request_line.startswith(b"post /api/post "):
+            self._transport.write(_AYRSHARE_ANSWER)
+        elif request_line.startswith(b"post /api/v1/posts "):
+            self._transport.write(_ZERNIO_ANSWER)
         else:
-            self._transport.write(_JSON_ANSWER)
+            self._transport.write(_NOT_FOUND)
 
 
 async def _serve_canned(port: int) -> None:

@@ -14,14 +14,15 @@ subprocess, so its peak memory is its own):
 2. **Memory.** Peak RSS growth (``VmHWM`` after the upload minus ``VmRSS``
    before it, read from ``/proc/self/status``) of each upload subprocess.
    Goal: at most 64 MiB for the SDK.
-3. **Concurrency.** Eight 32 MiB files with ``upload_concurrency=4`` while the
-   sandbox holds each PUT 0.5 s, against the same files one by one
-   (``upload_concurrency=1``). Goal: at most 0.4 of the sequential wall time.
+3. **Concurrency.** Eight 32 MiB files at ``upload_concurrency`` 1, 4 and 8
+   while the sandbox holds each PUT 0.5 s. Goal: at 4, at most 0.4 of the
+   wall time at 1 (one by one).
 
 Each case runs on a fresh sandbox, so nothing is deduplicated. Test files are
 created in a temporary directory and removed at the end.
 
-Run: ``python benchmarks/bench_uploads.py`` (``--help`` for options).
+Run: ``python benchmarks/bench_uploads.py`` (``--help`` for options; ``--json``
+prints the figures as JSON).
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import describe, machine_info
 
 MIB = 1024 * 1024
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -220,7 +225,9 @@ def _throughput(directory: Path, size: int, rounds: int) -> dict[str, list[dict[
     return results
 
 
-def _concurrency(directory: Path, count: int, size: int, delay: float) -> dict[str, float]:
+def _concurrency(
+    directory: Path, count: int, size: int, delay: float, levels: list[int]
+) -> dict[int, float]:
     from socialwrite.sandbox import Sandbox, SandboxConfig
     from socialwrite.sandbox._uploads_config import UploadConfig
 
@@ -229,8 +236,8 @@ def _concurrency(directory: Path, count: int, size: int, delay: float) -> dict[s
         _make_file(path, size)
     joined = os.pathsep.join(str(path) for path in paths)
     config = SandboxConfig(uploads=UploadConfig(put_delay=delay))
-    seconds: dict[str, float] = {}
-    for label, concurrency in (("sequential", 1), ("concurrent", 4)):
+    seconds: dict[int, float] = {}
+    for concurrency in levels:
         with Sandbox(config).run_in_thread() as sandbox:
             result = _run_child(
                 "sdk",
@@ -243,10 +250,68 @@ def _concurrency(directory: Path, count: int, size: int, delay: float) -> dict[s
                 "--concurrency",
                 str(concurrency),
             )
-        seconds[label] = result["seconds"]
+        seconds[concurrency] = result["seconds"]
     for path in paths:
         path.unlink()
     return seconds
+
+
+def summarize(
+    args: argparse.Namespace,
+    results: dict[str, list[dict[str, Any]]],
+    concurrency: dict[int, float],
+) -> dict[str, Any]:
+    """The figures of a run, as a JSON-ready mapping."""
+    cases = {}
+    for case, runs in results.items():
+        cases[case] = {
+            "best_seconds": min(run["seconds"] for run in runs),
+            "median_seconds": statistics.median(run["seconds"] for run in runs),
+            "peak_rss_growth_mib": max(run["growth_mib"] for run in runs),
+        }
+    raw_best = min(cases["raw-file"]["best_seconds"], cases["raw-iter"]["best_seconds"])
+    raw_median = min(cases["raw-file"]["median_seconds"], cases["raw-iter"]["median_seconds"])
+    return {
+        "machine": machine_info(),
+        "size_mib": args.size_mib,
+        "rounds": args.rounds,
+        "cases": cases,
+        "sdk_over_raw_best": raw_best / cases["sdk"]["best_seconds"],
+        "sdk_over_raw_median": raw_median / cases["sdk"]["median_seconds"],
+        "files": args.files,
+        "file_mib": args.file_mib,
+        "delay": args.delay,
+        "concurrency_seconds": {str(level): seconds for level, seconds in concurrency.items()},
+    }
+
+
+def print_report(figures: dict[str, Any]) -> None:
+    """Print the figures as text."""
+    print(describe(figures["machine"]))
+    size = figures["size_mib"]
+    print(f"Throughput: {size} MiB, path to media URL, {figures['rounds']} rounds")
+    for case, row in figures["cases"].items():
+        best = row["best_seconds"]
+        print(
+            f"  {case:9} best {best:6.3f} s ({size / best:6.1f} MiB/s)  "
+            f"median {row['median_seconds']:6.3f} s  "
+            f"peak RSS growth {row['peak_rss_growth_mib']:5.1f} MiB (worst round)"
+        )
+    print(f"  SDK / fastest raw, medians: {figures['sdk_over_raw_median']:.2f}")
+    print(
+        f"  SDK / fastest raw: {figures['sdk_over_raw_best']:.2f} "
+        "(goal >= 0.5; the SDK also hashes the file)"
+    )
+    sdk_peak = figures["cases"]["sdk"]["peak_rss_growth_mib"]
+    print(f"  SDK peak RSS growth: {sdk_peak:.1f} MiB (goal <= 64)")
+    held = f"each PUT held {figures['delay']} s by the server"
+    print(f"Concurrency: {figures['files']} x {figures['file_mib']} MiB, {held}")
+    timings = figures["concurrency_seconds"]
+    one = timings.get("1")
+    for level, seconds in timings.items():
+        share = f"  ({seconds / one:.2f} of one by one)" if one else ""
+        print(f"  upload_concurrency={level:<2} {seconds:6.3f} s{share}")
+    print("  goal: at 4, at most 0.4 of one by one")
 
 
 def main() -> None:
@@ -257,6 +322,10 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=8, help="files in the concurrency case")
     parser.add_argument("--file-mib", type=int, default=32, help="their size")
     parser.add_argument("--delay", type=float, default=0.5, help="seconds each PUT is held")
+    parser.add_argument(
+        "--levels", type=int, nargs="+", default=[1, 4, 8], help="upload_concurrency levels"
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--child", choices=["sdk", "raw-file", "raw-iter"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--api-key", help=argparse.SUPPRESS)
@@ -277,32 +346,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="socialwrite-bench-") as name:
         directory = Path(name)
         results = _throughput(directory, size, args.rounds)
-        concurrency = _concurrency(directory, args.files, args.file_mib * MIB, args.delay)
-
-    print(f"Throughput: {args.size_mib} MiB, path to media URL, {args.rounds} rounds")
-    best: dict[str, float] = {}
-    median: dict[str, float] = {}
-    for case, runs in results.items():
-        best[case] = min(run["seconds"] for run in runs)
-        median[case] = statistics.median(run["seconds"] for run in runs)
-        peak = max(run["growth_mib"] for run in runs)
-        print(
-            f"  {case:9} best {best[case]:6.3f} s ({args.size_mib / best[case]:6.1f} MiB/s)  "
-            f"median {median[case]:6.3f} s  peak RSS growth {peak:5.1f} MiB (worst round)"
+        concurrency = _concurrency(
+            directory, args.files, args.file_mib * MIB, args.delay, args.levels
         )
-    raw = min(best["raw-file"], best["raw-iter"])
-    raw_median = min(median["raw-file"], median["raw-iter"])
-    ratio = raw / best["sdk"]
-    print(f"  SDK / fastest raw, medians: {raw_median / median['sdk']:.2f}")
-    sdk_peak = max(run["growth_mib"] for run in results["sdk"])
-    print(f"  SDK / fastest raw: {ratio:.2f} (goal >= 0.5; the SDK also hashes the file)")
-    print(f"  SDK peak RSS growth: {sdk_peak:.1f} MiB (goal <= 64)")
-    held = f"each PUT held {args.delay} s by the server"
-    print(f"Concurrency: {args.files} x {args.file_mib} MiB, {held}")
-    sequential, concurrent = concurrency["sequential"], concurrency["concurrent"]
-    print(f"  one by one        {sequential:6.3f} s")
-    print(f"  upload_concurrency=4 {concurrent:6.3f} s")
-    print(f"  ratio {concurrent / sequential:.2f} (goal <= 0.4)")
+    figures = summarize(args, results, concurrency)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print_report(figures)
 
 
 if __name__ == "__main__":
