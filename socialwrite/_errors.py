@@ -116,15 +116,21 @@ class APIError(SocialWriteError):
     Attributes:
         method: the HTTP method of the request that failed, when known.
         url: the URL of that request (never with credentials in it), when known.
+        idempotency_key: for a failed write, the key it was sent with. The
+            write may have published (a connection can drop after the
+            publish): send it again with this key to get its answer without
+            publishing twice.
     """
 
     method: str | None
     url: str | None
+    idempotency_key: str | None
 
     def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
         super().__init__(message)
         self.method = method
         self.url = url
+        self.idempotency_key = None
 
 
 class APIConnectionError(APIError):

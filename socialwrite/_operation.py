@@ -218,7 +218,19 @@ class _WriteRun:
         self.streamed = True
 
     async def execute(self, emit: Emit) -> WriteResult:
-        """Upload media, send the write (retrying safely), emit events, return the aggregate."""
+        """Upload media, send the write (retrying safely), emit events, return the aggregate.
+
+        Raises:
+            APIError: the write failed; its ``idempotency_key`` is the write's,
+                so the caller can send it again without publishing twice.
+        """
+        try:
+            return await self._execute(emit)
+        except APIError as error:
+            error.idempotency_key = self.idempotency_key
+            raise
+
+    async def _execute(self, emit: Emit) -> WriteResult:
         # An awaited write wants the aggregate only: statuses and results sent
         # one by one are not decoded (the done event carries every result).
         self.streamed = emit is not _drop

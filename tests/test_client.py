@@ -431,3 +431,22 @@ async def test_the_key_goes_only_to_the_api_origin(url: str, authorized: bool) -
     async with make_client(transport) as client:
         headers = client._headers(url)
     assert ("Authorization" in headers) is authorized
+
+
+async def test_a_failed_write_names_its_idempotency_key() -> None:
+    """The error of a failed write carries the key to send it again with."""
+    body = {"error": {"type": "api_error", "message": "down"}}
+    transport = MockTransport(lambda request: json_answer(body, 500))
+    async with make_client(transport, max_retries=0) as client:
+        with pytest.raises(socialwrite.InternalServerError) as info:
+            await client.write(platforms=["x"], content={"text": "a"})
+        again = await _retry_with(client, info.value.idempotency_key)
+    assert info.value.idempotency_key == transport.requests[0].headers["Idempotency-Key"]
+    assert again == info.value.idempotency_key
+
+
+async def _retry_with(client: AsyncClient, key: str | None) -> str | None:
+    """Send the same write again with ``key`` (answered 500 again) and return the key used."""
+    with pytest.raises(socialwrite.InternalServerError) as info:
+        await client.write(platforms=["x"], content={"text": "a"}, idempotency_key=key)
+    return info.value.idempotency_key
