@@ -24,6 +24,7 @@ import json
 import statistics
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,45 +102,79 @@ def import_seconds(statement: str, runs: int) -> list[float]:
     return [float(_run_python("-c", code).stdout.strip()) for _ in range(runs)]
 
 
-def _import_times(statement: str) -> tuple[dict[str, int], dict[str, int]]:
-    """What ``-X importtime`` reports for ``statement``, in microseconds.
+@dataclass
+class ImportTimes:
+    """What ``-X importtime`` reports, in microseconds."""
 
-    Returns the cumulative time of each top-level package, and the self time
-    of each module.
-    """
+    cumulative: dict[str, int]  # each top-level package, with what it imports
+    own: dict[str, int]  # each module's self time
+    parent: dict[str, str]  # the module each module was first imported by
+
+
+def _import_times(statement: str) -> ImportTimes:
+    """Run ``statement`` under ``-X importtime`` and read its report."""
     stderr = _run_python("-X", "importtime", "-c", statement).stderr
-    cumulative: dict[str, int] = {}
-    own: dict[str, int] = {}
+    times = ImportTimes({}, {}, {})
+    # A module's line comes after the lines of what it imports, which are
+    # indented deeper: those still waiting for a parent when it comes are its.
+    waiting: list[tuple[int, str]] = []
     for line in stderr.splitlines():
         # "import time: <self us> | <cumulative us> | <indented module name>"
         if not line.startswith("import time:") or "cumulative" in line:
             continue
         self_us, cumulative_us, name = line.removeprefix("import time:").split("|")
         module = name.strip()
-        own[module] = int(self_us)
+        depth = len(name) - len(name.lstrip())
+        while waiting and waiting[-1][0] > depth:
+            times.parent[waiting.pop()[1]] = module
+        waiting.append((depth, module))
+        times.own[module] = int(self_us)
         # A package's own line (not a submodule's) carries its whole cost.
         if "." not in module:
-            cumulative[module] = max(cumulative.get(module, 0), int(cumulative_us))
-    return cumulative, own
+            times.cumulative[module] = max(times.cumulative.get(module, 0), int(cumulative_us))
+    return times
+
+
+def _imported_by_another_package(times: ImportTimes, module: str, package: str) -> bool:
+    """Whether ``module`` came in through a package other than itself and ``package``."""
+    top = module.partition(".")[0]
+    ancestor = times.parent.get(module)
+    while ancestor is not None:
+        ancestor_top = ancestor.partition(".")[0]
+        if ancestor_top not in (top, package):
+            return True
+        ancestor = times.parent.get(ancestor)
+    return False
 
 
 def heaviest_imports(statement: str, package: str, count: int) -> dict[str, Any]:
     """Where importing ``statement`` spends its time: other packages, and ``package``'s modules.
 
     Modules the interpreter imports at its own start (``site``, ``encodings``,
-    ...) are left out. ``-X importtime`` slows imports down, so the figures
-    are best read as shares of the total.
+    ...) are left out, and so are packages that another package imported (their
+    time is in that one's). ``-X importtime`` slows imports down, so the
+    figures are best read as shares of the total.
     """
-    at_start, _ = _import_times("pass")
-    cumulative, own = _import_times(statement)
-    total = cumulative.get(package, 1)
+    at_start = _import_times("pass").cumulative
+    times = _import_times(statement)
+    total = times.cumulative.get(package, 1)
     others = sorted(
-        ((k, v) for k, v in cumulative.items() if k not in at_start and k != package),
+        (
+            (name, micros)
+            for name, micros in times.cumulative.items()
+            if name not in at_start
+            and name != package
+            and not _imported_by_another_package(times, name, package)
+        ),
         key=lambda item: item[1],
         reverse=True,
     )
     modules = sorted(
-        ((k, v) for k, v in own.items() if k == package or k.startswith(f"{package}.")),
+        (
+            (name, micros)
+            for name, micros in times.own.items()
+            if name == package or name.startswith(f"{package}.")
+        ),
         key=lambda item: item[1],
         reverse=True,
     )
