@@ -9,6 +9,7 @@ decoding.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform as _platform
 from collections.abc import Mapping
@@ -225,6 +226,14 @@ class AsyncClient:
 
     def _get_transport(self) -> Transport:
         """Return the transport, creating the default one for the running loop once."""
+        transport = self._transport
+        # The common case, cheaply: an asyncio client, still inside an asyncio loop.
+        if (
+            transport is not None
+            and self._backend == "asyncio"
+            and asyncio._get_running_loop() is not None
+        ):
+            return transport
         backend = sniffio.current_async_library()
         if self._backend is None:
             self._backend = backend

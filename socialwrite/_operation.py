@@ -328,8 +328,11 @@ class _WriteRun:
         try:
             return await self._read_answer(response, emit, progress, url)
         finally:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
+            # A close that must await is shielded, so a cancellation cannot leave
+            # the connection half-closed; one that needs no await skips the scope.
+            if not response.close_now():
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
 
     async def _read_answer(
         self, response: Response, emit: Emit, progress: _Progress, url: str
@@ -410,7 +413,8 @@ class _WriteRun:
                     for event in decoder.feed(chunk):
                         result = await self._handle_event(event, emit, progress, url, request_id)
                         if result is not None:
-                            await _drain(chunks)
+                            if not response.at_eof():
+                                await _drain(chunks)
                             return result
                         if event.id is not None:
                             progress.last_event_id = event.id

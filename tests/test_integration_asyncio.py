@@ -46,3 +46,32 @@ async def test_client_built_outside_the_loop_works_inside(sandbox: Sandbox) -> N
         assert (await client.write(platforms=["x"], content={"text": "lazy"})).ok
     finally:
         await client.aclose()
+
+
+async def test_connections_are_reused_across_writes(sandbox: Sandbox) -> None:
+    """Ten writes in a row open one connection: each answer is read to its end."""
+    created = 0
+    reused = 0
+
+    async def on_create(*_: object) -> None:
+        nonlocal created
+        created += 1
+
+    async def on_reuse(*_: object) -> None:
+        nonlocal reused
+        reused += 1
+
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(on_create)
+    trace.on_connection_reuseconn.append(on_reuse)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        async with AsyncClient(
+            sandbox.api_key, base_url=sandbox.base_url, session=session
+        ) as client:
+            for i in range(10):
+                assert (await client.write(platforms=["x"], content={"text": f"n{i}"})).ok
+            async with client.write(platforms=["x"], content={"text": "streamed"}) as stream:
+                async for _ in stream:
+                    pass
+    assert created == 1
+    assert reused == 10

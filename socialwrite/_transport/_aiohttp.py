@@ -69,13 +69,21 @@ class AiohttpResponse:
 
     async def aclose(self) -> None:
         """Release a fully read connection to the pool; close a half-read one."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._response.content.at_eof():
-            self._response.release()
-        else:
-            self._response.close()
+        self.close_now()
+
+    def at_eof(self) -> bool:
+        """True once aiohttp has received the whole body."""
+        return self._response.content.at_eof()
+
+    def close_now(self) -> bool:
+        """aiohttp releases or closes a connection without awaiting: always done here."""
+        if not self._closed:
+            self._closed = True
+            if self._response.content.at_eof():
+                self._response.release()
+            else:
+                self._response.close()
+        return True
 
 
 class AiohttpTransport:

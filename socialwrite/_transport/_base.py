@@ -117,6 +117,18 @@ class Response(Protocol):
         """Release the connection; safe to call more than once."""
         ...
 
+    def at_eof(self) -> bool:
+        """True when the whole body has already arrived (no I/O; ``False`` when unknown)."""
+        ...
+
+    def close_now(self) -> bool:
+        """Close without awaiting, when the transport can; ``False`` means: ``await aclose()``.
+
+        Lets a caller skip shielding the close from cancellation when there is
+        nothing to await.
+        """
+        ...
+
 
 @runtime_checkable
 class Transport(Protocol):

@@ -165,6 +165,14 @@ class Httpx2Response:
                 await chunks.__anext__()
             await chunks.aclose()
 
+    def at_eof(self) -> bool:
+        """True once httpx2 has read the whole body."""
+        return bool(self._response.is_stream_consumed)
+
+    def close_now(self) -> bool:
+        """httpx2 closes by awaiting: never done here (``aclose()`` must run)."""
+        return self._closed
+
 
 class Httpx2Transport:
     """Sends requests with httpx2: the default under trio, and usable on asyncio too.

@@ -49,6 +49,15 @@ class MockResponse:
         """Mark the response closed."""
         self.closed = True
 
+    def at_eof(self) -> bool:
+        """Unknown for a canned body: ``False``."""
+        return False
+
+    def close_now(self) -> bool:
+        """Mark the response closed, at once."""
+        self.closed = True
+        return True
+
 
 Handler = Callable[[Request], "MockResponse | Awaitable[MockResponse]"]
 
