@@ -42,7 +42,8 @@ class AiohttpResponse:
         self._url = url
         self._closed = False
         self.status_code: int = response.status
-        self.headers: Mapping[str, str] = {k.lower(): v for k, v in response.headers.items()}
+        # aiohttp's headers are already case-insensitive: no copy per response.
+        self.headers: Mapping[str, str] = response.headers
 
     async def aiter_bytes(self) -> AsyncGenerator[bytes, None]:
         """Yield body chunks as they arrive (any size)."""
