@@ -101,12 +101,10 @@ async def test_wrong_key_is_authentication_error(sandbox: Sandbox) -> None:
 async def test_stream_yields_results_in_completion_order(sandbox: Sandbox) -> None:
     """Streaming gives the fast platform's result first, then the aggregate."""
     async with client_for(sandbox) as client:
-        events = []
         async with client.write(
             platforms=["instagram", "x"], content={"text": "hi", "media": MEDIA_URL}
         ) as stream:
-            async for event in stream.events():
-                events.append(event)
+            events = [event async for event in stream.events()]
         results = [e for e in events if isinstance(e, socialwrite.PlatformResult)]
         assert [r.platform for r in results] == ["x", "instagram"]
         assert isinstance(events[-1], WriteCompleted)
@@ -158,3 +156,16 @@ class _BoundSocket:
 
     def __exit__(self, *exc: object) -> None:
         self._sock.close()
+
+
+async def test_writes_reuse_one_connection() -> None:
+    """Consecutive writes, awaited and streamed, travel on one connection."""
+    with Sandbox().run_in_thread() as sandbox:
+        async with client_for(sandbox) as client:
+            for i in range(5):
+                assert (await client.write(platforms=["x"], content={"text": f"n{i}"})).ok
+            async with client.write(platforms=["x"], content={"text": "streamed"}) as stream:
+                async for _ in stream:
+                    pass
+        assert sandbox.stats.writes_received == 6
+        assert sandbox.stats.write_connections == 1

@@ -166,8 +166,12 @@ class Httpx2Response:
             await chunks.aclose()
 
     def at_eof(self) -> bool:
-        """True once httpx2 has read the whole body."""
-        return bool(self._response.is_stream_consumed)
+        """Unknown with httpx2: ``False``.
+
+        (Its ``is_stream_consumed`` turns true when reading *starts*, so it
+        cannot tell whether the body's end has arrived.)
+        """
+        return False
 
     def close_now(self) -> bool:
         """httpx2 closes by awaiting: never done here (``aclose()`` must run)."""

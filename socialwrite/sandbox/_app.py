@@ -157,7 +157,10 @@ def _authenticate(request: web.Request, api_key: str) -> None:
 
 async def _post_write(request: web.Request) -> web.StreamResponse:
     state = state_of(request.app)
-    state.ledger.count_received()
+    # A connection is known by its client address and port (an ephemeral port
+    # is not reused while the connection is open).
+    transport = request.transport
+    state.ledger.count_received(None if transport is None else transport.get_extra_info("peername"))
     idempotency_key = check_idempotency_key(request.headers.get("Idempotency-Key"))
     body = await request.read()
     write = parse_write_request(body, request.headers.get("Content-Type"))

@@ -81,6 +81,8 @@ class SandboxStats:
         publishes: posts published (successful platforms), all writes together.
         publishes_by_key: posts published per ``Idempotency-Key`` (``None`` for
             writes sent without one).
+        write_connections: distinct client connections the write requests came
+            on: a client that reuses its connections keeps this low.
     """
 
     writes_received: int = 0
@@ -88,6 +90,7 @@ class SandboxStats:
     writes_replayed: int = 0
     publishes: int = 0
     publishes_by_key: Mapping[str | None, int] = attrs.field(factory=lambda: MappingProxyType({}))
+    write_connections: int = 0
 
     def publishes_for(self, idempotency_key: str | None) -> int:
         """Return how many posts the writes with ``idempotency_key`` published."""
@@ -100,6 +103,7 @@ class SandboxStats:
             "writes_executed": self.writes_executed,
             "writes_replayed": self.writes_replayed,
             "publishes": self.publishes,
+            "write_connections": self.write_connections,
         }
 
 
@@ -113,11 +117,14 @@ class Ledger:
         self._writes_executed = 0
         self._writes_replayed = 0
         self._publishes_by_key: Counter[str | None] = Counter()
+        self._connections: set[object] = set()
 
-    def count_received(self) -> None:
-        """Count one write request that passed authentication."""
+    def count_received(self, connection: object = None) -> None:
+        """Count one write request that passed authentication, and the connection it came on."""
         with self._lock:
             self._writes_received += 1
+            if connection is not None:
+                self._connections.add(connection)
 
     def count_executed(self) -> None:
         """Count one write that runs (not a replay)."""
@@ -149,6 +156,7 @@ class Ledger:
                 writes_replayed=self._writes_replayed,
                 publishes=len(self._posts),
                 publishes_by_key=MappingProxyType(dict(self._publishes_by_key)),
+                write_connections=len(self._connections),
             )
 
     def clear(self) -> int:
@@ -157,6 +165,7 @@ class Ledger:
             dropped = len(self._posts)
             self._posts.clear()
             self._publishes_by_key.clear()
+            self._connections.clear()
             self._writes_received = 0
             self._writes_executed = 0
             self._writes_replayed = 0

@@ -82,6 +82,7 @@ async def test_delete_clears_posts_and_counters() -> None:
             "writes_executed": 0,
             "writes_replayed": 0,
             "publishes": 0,
+            "write_connections": 0,
         }
         assert sandbox.published() == []
 
