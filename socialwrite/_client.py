@@ -227,11 +227,12 @@ class AsyncClient:
     def _get_transport(self) -> Transport:
         """Return the transport, creating the default one for the running loop once."""
         transport = self._transport
-        # The common case, cheaply: an asyncio client, still inside an asyncio loop.
-        if (
-            transport is not None
-            and self._backend == "asyncio"
-            and asyncio._get_running_loop() is not None
+        # The common case, cheaply: the client still runs in the kind of loop it
+        # was made in (trio says so in sniffio's thread-local; asyncio does not).
+        if transport is not None and (
+            sniffio.thread_local.name == self._backend
+            if self._backend != "asyncio"
+            else asyncio._get_running_loop() is not None
         ):
             return transport
         backend = sniffio.current_async_library()
