@@ -107,12 +107,16 @@ async def _drop(event: Event) -> None:
 
 
 @functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64)
 def _stream_timeout(timeout: Timeout) -> Timeout:
     """A streamed write waits between events at most ``idle`` (pings reset it).
 
-    Cached: a client sends every write with one of very few timeouts.
+    Cached (``Timeout`` is frozen, so hashable): a client sends every write
+    with one of very few timeouts, and building one costs more than the lookup.
     """
-    return attrs.evolve(timeout, read=timeout.idle or timeout.read)
+    if timeout.idle is None:
+        return timeout
+    return attrs.evolve(timeout, read=timeout.idle)
 
 
 def new_idempotency_key() -> str:
