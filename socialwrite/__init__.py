@@ -37,7 +37,7 @@ from ._errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from ._models import Content, Media, PlatformResult, WriteResult
+from ._models import CommentResult, Content, Media, PlatformResult, WriteResult
 from ._operation import WriteOperation, WriteStream
 from ._options import (
     InstagramOptions,
@@ -61,6 +61,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "CommentResult",
     "ConflictError",
     "Content",
     "InstagramOptions",

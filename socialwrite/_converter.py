@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from cattrs.preconf.json import make_converter
 
-from ._models import PlatformResult, WriteResult
+from ._models import CommentResult, PlatformResult, WriteResult
 
 __all__ = [
     "ResponseShapeError",
@@ -119,12 +119,48 @@ def _optional_str(obj: Mapping[str, Any], key: str, what: str) -> str | None:
 
 
 _PLATFORM_RESULT_FIELDS = frozenset(
-    {"platform", "success", "post_id", "url", "error", "error_code", "published_at"}
+    {
+        "platform",
+        "success",
+        "post_id",
+        "url",
+        "error",
+        "error_code",
+        "published_at",
+        "first_comment",
+    }
 )
 # Fields of a streamed ``result`` event that the stream itself consumes.
 _EVENT_ONLY_FIELDS = frozenset({"index"})
 # Every field that does not go to ``extra``.
 _RESULT_KNOWN_FIELDS = _PLATFORM_RESULT_FIELDS | _EVENT_ONLY_FIELDS
+
+
+def structure_comment_result(obj: object, what: str) -> CommentResult:
+    """Decode the outcome of a first comment."""
+    data = _expect_mapping(obj, what)
+    success = data.get("success")
+    if not isinstance(success, bool):
+        msg = f"{what}.success must be true or false, got {type(success).__name__}"
+        raise ResponseShapeError(msg)
+    return CommentResult(
+        success=success,
+        comment_id=_optional_str(data, "comment_id", what),
+        error=_optional_str(data, "error", what),
+        error_code=_optional_str(data, "error_code", what),
+    )
+
+
+def unstructure_comment_result(result: CommentResult) -> dict[str, Any]:
+    """Encode the outcome of a first comment (``error_code`` only when set)."""
+    out: dict[str, Any] = {
+        "success": result.success,
+        "comment_id": result.comment_id,
+        "error": result.error,
+    }
+    if result.error_code is not None:
+        out["error_code"] = result.error_code
+    return out
 
 
 def structure_platform_result(obj: object, what: str = "result") -> PlatformResult:
@@ -148,6 +184,7 @@ def structure_platform_result(obj: object, what: str = "result") -> PlatformResu
         if _RESULT_KNOWN_FIELDS.issuperset(data)
         else {k: v for k, v in data.items() if k not in _RESULT_KNOWN_FIELDS}
     )
+    comment_raw = data.get("first_comment")
     return PlatformResult(
         platform=platform,
         success=success,
@@ -156,6 +193,11 @@ def structure_platform_result(obj: object, what: str = "result") -> PlatformResu
         error=_optional_str(data, "error", what),
         error_code=_optional_str(data, "error_code", what),
         published_at=published_at,
+        first_comment=(
+            None
+            if comment_raw is None
+            else structure_comment_result(comment_raw, f"{what}.first_comment")
+        ),
         extra=extra,
     )
 
@@ -229,6 +271,8 @@ def unstructure_platform_result(result: PlatformResult) -> dict[str, Any]:
         out["error_code"] = result.error_code
     if result.published_at is not None:
         out["published_at"] = format_datetime(result.published_at)
+    if result.first_comment is not None:
+        out["first_comment"] = unstructure_comment_result(result.first_comment)
     for key, value in result.extra.items():
         out.setdefault(key, value)
     return out

@@ -17,7 +17,7 @@ import attrs
 
 from ._errors import ValidationError
 
-__all__ = ["Content", "Media", "MediaInput", "PlatformResult", "WriteResult"]
+__all__ = ["CommentResult", "Content", "Media", "MediaInput", "PlatformResult", "WriteResult"]
 
 
 @attrs.frozen(kw_only=True)
@@ -87,6 +87,26 @@ class Content:
 
 
 @attrs.frozen(kw_only=True)
+class CommentResult:
+    """The outcome of a comment posted right after a post (Instagram's ``first_comment``).
+
+    A separate step: it can fail after the post itself succeeded, so it has
+    its own outcome rather than failing the platform's result.
+
+    Attributes:
+        success: whether the comment was posted.
+        comment_id: the platform's id of the comment, on success.
+        error: a human-readable reason, on failure.
+        error_code: a stable machine-readable reason, when the server gives one.
+    """
+
+    success: bool
+    comment_id: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class PlatformResult:
     """The outcome of a write on one platform.
 
@@ -99,6 +119,8 @@ class PlatformResult:
         error_code: a stable machine-readable reason (``media_required``,
             ``platform_not_connected``, ...), when the server gives one.
         published_at: when it was published (timezone-aware), when known.
+        first_comment: the outcome of the post's first comment, when one was
+            asked for (``InstagramOptions(first_comment=...)``); ``None`` otherwise.
         extra: fields the server sent that this version does not know,
             kept rather than dropped.
     """
@@ -110,6 +132,7 @@ class PlatformResult:
     error: str | None = None
     error_code: str | None = None
     published_at: datetime | None = None
+    first_comment: CommentResult | None = None
     extra: Mapping[str, Any] = attrs.field(factory=dict, hash=False, repr=False)
 
 

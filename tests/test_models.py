@@ -174,3 +174,35 @@ def test_results_are_hashable_and_comparable() -> None:
     b = attrs.evolve(a, request_id="r2", retries=1)
     assert a == b
     assert hash(a.results[0]) == hash(b.results[0])
+
+
+def test_first_comment_has_its_own_outcome() -> None:
+    """A result's first_comment decodes to a CommentResult and encodes back as it came."""
+    data = {
+        "results": [
+            {
+                "platform": "instagram",
+                "success": True,
+                "post_id": "1",
+                "url": "https://www.instagram.com/p/a/",
+                "error": None,
+                "first_comment": {
+                    "success": False,
+                    "comment_id": None,
+                    "error": "too many hashtags",
+                    "error_code": "comment_failed",
+                },
+            }
+        ],
+        "credits_used": 0.0075,
+    }
+    result = structure_write_result(loads(json.dumps(data)))
+    comment = result["instagram"].first_comment
+    assert comment is not None
+    assert comment.success is False
+    assert comment.error_code == "comment_failed"
+    assert result["instagram"].success is True
+    assert result["instagram"].extra == {}
+    assert json.loads(result.to_json()) == data
+    with pytest.raises(ResponseShapeError, match=r"first_comment\.success"):
+        structure_platform_result({"platform": "x", "success": True, "first_comment": {}})

@@ -32,6 +32,8 @@ from socialwrite.platforms import (
     RULES,
     MediaKind,
     check_media,
+    count_hashtags,
+    count_text,
     format_text,
     guess_media_kind,
     rules_for,
@@ -334,7 +336,7 @@ async def _publish_one(job: WriteJob, index: int, platform: str) -> dict[str, An
             published_at=published_at,
         )
     )
-    return {
+    result: dict[str, Any] = {
         "platform": platform,
         "success": True,
         "post_id": identity.post_id,
@@ -342,3 +344,41 @@ async def _publish_one(job: WriteJob, index: int, platform: str) -> dict[str, An
         "error": None,
         "published_at": rfc3339(published_at),
     }
+    comment = options.get("first_comment")
+    if isinstance(comment, str):
+        result["first_comment"] = first_comment_outcome(
+            platform, identity.post_id, request.text or "", comment
+        )
+    return result
+
+
+def first_comment_outcome(
+    platform: str, post_id: str, caption: str, comment: str
+) -> dict[str, Any]:
+    """Post a first comment under a published post: its own outcome, which can fail.
+
+    The platform's rules apply to the comment as to a post's text (length as
+    the platform counts it), and its hashtag cap to the caption and the comment
+    together: a comment that would pass it fails after the post succeeded.
+    """
+    rules = rules_for(platform)
+    problem: str | None = None
+    if rules is not None:
+        if count_text(platform, comment) > rules.text_limit:
+            problem = f"the comment is longer than {rules.name}'s {rules.text_limit} characters"
+        elif rules.max_hashtags is not None and (
+            count_hashtags(caption) + count_hashtags(comment) > rules.max_hashtags
+        ):
+            problem = (
+                f"the caption and the comment together would carry more than "
+                f"{rules.max_hashtags} hashtags"
+            )
+    if problem is not None:
+        return {
+            "success": False,
+            "comment_id": None,
+            "error": problem,
+            "error_code": "comment_failed",
+        }
+    digest = hashlib.sha256(f"comment:{post_id}".encode()).hexdigest()
+    return {"success": True, "comment_id": str(int(digest[:15], 16)), "error": None}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from socialwrite import Client
+from socialwrite import Client, InstagramOptions
 from socialwrite.sandbox import Sandbox
 
 
@@ -65,3 +65,34 @@ def test_telegram_caption_is_cut_to_1024_with_media(client: Client, sandbox: San
     assert post.text is not None
     assert len(post.text) <= 1024
     assert post.text.endswith("…")
+
+
+def test_first_comment_is_its_own_outcome(client: Client, sandbox: Sandbox) -> None:
+    """Instagram's first comment succeeds or fails on its own, after the post succeeded."""
+    media = "https://cdn.example.com/a.jpg"
+    ok = client.write(
+        platforms=["instagram"],
+        content={"text": "Markets #stocks", "media": media},
+        options={"instagram": InstagramOptions(first_comment="#markets #today")},
+    )
+    comment = ok["instagram"].first_comment
+    assert ok["instagram"].success
+    assert comment is not None
+    assert comment.success
+    assert comment.comment_id
+    tags = " ".join(f"#tag{i}" for i in range(30))
+    failed = client.write(
+        platforms=["instagram"],
+        content={"text": "Markets #stocks", "media": media},
+        options={"instagram": {"first_comment": tags}},
+    )
+    assert failed["instagram"].success
+    assert failed["instagram"].url
+    comment = failed["instagram"].first_comment
+    assert comment is not None
+    assert not comment.success
+    assert comment.error_code == "comment_failed"
+    assert comment.error is not None
+    assert "30 hashtags" in comment.error
+    plain = client.write(platforms=["instagram"], content={"media": media})
+    assert plain["instagram"].first_comment is None
