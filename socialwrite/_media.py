@@ -52,8 +52,8 @@ from ._errors import (
     MediaUploadError,
     RateLimitError,
     ValidationError,
+    error_from_body,
 )
-from ._operation import _error_from_body
 from ._retry import RetryDecision, RetryPolicy, parse_retry_after
 from ._transport import Request, Response
 from .events import Event, UploadCompleted, UploadProgress, UploadStarted
@@ -642,7 +642,7 @@ class _Uploader:
         status = response.status_code
         raw = self.client._redact(raw)
         if status >= 300:
-            raise _error_from_body(
+            raise error_from_body(
                 status,
                 raw,
                 request_id=response.headers.get("x-request-id"),

@@ -54,7 +54,7 @@ from ._errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
-    status_error_class,
+    error_from_body,
 )
 from ._logging import logger, redact_url
 from ._models import PlatformResult, WriteResult
@@ -130,51 +130,6 @@ class _FinalError(Exception):
     def __init__(self, error: APIError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def _error_from_body(
-    status: int,
-    raw: bytes,
-    *,
-    request_id: str | None,
-    retry_after: float | None,
-    method: str,
-    url: str,
-) -> APIStatusError:
-    """Build the typed error for an error answer (tolerating a body that is not JSON)."""
-    error: dict[str, Any] = {}
-    body: dict[str, Any] | None = None
-    try:
-        decoded = loads(raw) if raw else None
-    except ValueError:
-        decoded = None
-    if isinstance(decoded, dict):
-        body = decoded
-        inner = decoded.get("error")
-        if isinstance(inner, dict):
-            error = inner
-    message = error.get("message")
-    if not isinstance(message, str) or not message:
-        snippet = raw[:200].decode("utf-8", "replace").strip()
-        message = f"HTTP {status}" + (f": {snippet}" if snippet else "")
-
-    def text(name: str) -> str | None:
-        value = error.get(name)
-        return value if isinstance(value, str) else None
-
-    cls = status_error_class(status)
-    kwargs: dict[str, Any] = {
-        "status_code": status,
-        "type": text("type"),
-        "code": text("code"),
-        "param": text("param"),
-        "request_id": request_id,
-        "body": body,
-        "retry_after": retry_after,
-        "method": method,
-        "url": url,
-    }
-    return cls(message, **kwargs)
 
 
 @attrs.define
@@ -346,7 +301,7 @@ class _WriteRun:
         status = response.status_code
         if status >= 400 or status < 200:
             raw = client._redact(await response.aread(MAX_ERROR_BODY))
-            raise _error_from_body(
+            raise error_from_body(
                 status,
                 raw,
                 request_id=request_id,
@@ -541,7 +496,7 @@ class _WriteRun:
         inner = data.get("error") if isinstance(data, dict) else None
         error_type = inner.get("type") if isinstance(inner, dict) else None
         status = _TYPE_STATUS.get(error_type, 500) if isinstance(error_type, str) else 500
-        return _error_from_body(
+        return error_from_body(
             status,
             self.client._redact(raw),
             request_id=request_id,
