@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 
 import httpx
 import pytest
@@ -235,6 +236,9 @@ def test_serves_with_faults_and_says_so() -> None:
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    # A banner that never comes must fail the test, not hang it.
+    watchdog = threading.Timer(30.0, process.kill)
+    watchdog.start()
     try:
         assert process.stdout is not None
         banner = [process.stdout.readline() for _ in range(6)]
@@ -249,6 +253,7 @@ def test_serves_with_faults_and_says_so() -> None:
         process.send_signal(signal.SIGINT)
         _stdout, stderr = process.communicate(timeout=20)
     finally:
+        watchdog.cancel()
         if process.poll() is None:
             process.kill()
             process.communicate()

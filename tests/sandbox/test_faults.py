@@ -5,12 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -19,7 +13,6 @@ import aiohttp
 import httpx
 import pytest
 
-from socialwrite.cli import main
 from socialwrite.sandbox import FaultInjector, FaultKind, Faults, Sandbox, SandboxConfig
 from socialwrite.sandbox._faults import WriteFault, corrupt_json
 
@@ -479,121 +472,3 @@ def test_the_same_seed_gives_the_same_faults_over_the_wire() -> None:
     first = outcomes(5)
     assert first == outcomes(5)
     assert {"200", "503", "429", "malformed"} <= set(first)
-
-
-# -- the command line ------------------------------------------------------------------------
-
-
-def test_cli_fault_options_build_faults(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every fault option lands in the Faults the sandbox is started with."""
-    started: list[Sandbox] = []
-
-    async def serve_once(sandbox: Sandbox) -> None:
-        started.append(sandbox)
-
-    monkeypatch.setattr("socialwrite.cli._serve", serve_once)
-    code = main(
-        [
-            "sandbox",
-            "--seed=4",
-            "--fail-writes=3:429",
-            "--retry-after=2.5",
-            "--retry-after-date",
-            "--slow-writes=1:0.25",
-            "--drop-after-publish=2:1",
-            "--truncate-streams=1",
-            "--trickle-streams=0:0.1",
-            "--malformed-answers=1",
-            "--drop-puts=2:4096",
-            "--chaos=0.4",
-            "--chaos-kind=dropped_put=0.9",
-        ]
-    )
-    assert code == 0
-    (sandbox,) = started
-    faults = sandbox.faults
-    assert sandbox.config.seed == 4
-    assert (faults.fail_writes, faults.fail_status, faults.retry_after) == (3, 429, 2.5)
-    assert faults.retry_after_date
-    assert (faults.slow_writes, faults.answer_delay) == (1, 0.25)
-    assert (faults.drop_after_publish, faults.drop_after_events) == (2, 1)
-    assert (faults.truncate_streams, faults.truncate_after_events) == (1, None)
-    assert (faults.trickle_streams, faults.trickle_delay) == (0, 0.1)
-    assert faults.malformed_answers == 1
-    assert (faults.drop_puts, faults.drop_put_after) == (2, 4096)
-    assert faults.seed == 4
-    assert faults.chaos[FaultKind.SERVER_ERROR] == pytest.approx(0.05)
-    assert faults.chaos[FaultKind.DROPPED_PUT] == 0.9
-
-
-@pytest.mark.parametrize(
-    ("option", "message"),
-    [
-        ("--fail-writes=3:404", "retryable statuses"),
-        ("--fail-writes=x", "whole number"),
-        ("--slow-writes=1:-1", "seconds"),
-        ("--chaos=2", "probability"),
-        ("--chaos-kind=meteor=0.1", "not a fault kind"),
-        ("--chaos-kind=server_error", "KIND=PROBABILITY"),
-    ],
-)
-def test_cli_bad_fault_options_are_usage_errors(
-    option: str, message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A malformed fault option exits 2 and says what is wrong."""
-    with pytest.raises(SystemExit) as exited:
-        main(["sandbox", option])
-    assert exited.value.code == 2
-    assert message in capsys.readouterr().err
-
-
-def test_cli_mix_over_one_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    """Write kinds whose chances add up past 1 are refused before serving."""
-    with pytest.raises(SystemExit) as exited:
-        main(["sandbox", "--chaos=0.9", "--chaos-kind=server_error=0.5"])
-    assert exited.value.code == 2
-    assert "add up to" in capsys.readouterr().err
-
-
-def test_cli_help_documents_the_fault_options(capsys: pytest.CaptureFixture[str]) -> None:
-    """--help lists every fault option and the kinds --chaos-kind takes."""
-    with pytest.raises(SystemExit):
-        main(["sandbox", "--help"])
-    shown = capsys.readouterr().out
-    for option in ("--fail-writes", "--drop-after-publish", "--drop-puts", "--chaos", "--seed"):
-        assert option in shown
-    for kind in FaultKind:
-        assert kind.value in shown
-
-
-def test_cli_serves_with_faults_and_says_so() -> None:
-    """The command prints the faults in force, and the first write gets one."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "socialwrite.cli", "sandbox", "--port", "0", "--fail-writes", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    # A banner that never comes must fail the test, not hang it.
-    watchdog = threading.Timer(30.0, process.kill)
-    watchdog.start()
-    try:
-        assert process.stdout is not None
-        banner: list[str] = []
-        while not banner or banner[-1].startswith(("socialwrite", "API", " ", "Press")):
-            banner.append(process.stdout.readline())
-        match = re.search(r"(http://127\.0\.0\.1:\d+)", banner[0])
-        assert match, banner
-        assert banner[-1] == "Fault: fail_writes: 1\n", banner
-        with httpx.Client(base_url=match.group(1), headers=AUTH) as http:
-            assert http.post(WRITE, json=BODY).status_code == 503
-            assert http.post(WRITE, json=BODY).status_code == 200
-        process.send_signal(signal.SIGINT)
-        _stdout, stderr = process.communicate(timeout=20)
-    finally:
-        watchdog.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, stderr
