@@ -27,15 +27,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import gc
 import importlib
 import io
 import json
 import platform
 import pstats
-import statistics
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -47,6 +44,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _drive import Measurement, drive_trio
 from _servers import PLATFORMS, serve_in_subprocess
 
 import socialwrite
@@ -63,52 +61,15 @@ TRANSPORTS = {
 }
 
 
-@dataclass(frozen=True)
-class Figures:
-    writes: int
-    seconds: float
-    cpu_seconds: float
-
-    @property
-    def writes_per_second(self) -> float:
-        return self.writes / self.seconds
-
-    @property
-    def cpu_us_per_write(self) -> float:
-        return self.cpu_seconds / self.writes * 1e6
-
-
 @dataclass
 class Config:
     name: str
     concurrency: int
     write_once: WriteOnce
-    runs: list[Figures]
+    runs: list[Measurement]
 
-    def median(self) -> Figures:
-        return Figures(
-            writes=self.runs[0].writes,
-            seconds=statistics.median(r.seconds for r in self.runs),
-            cpu_seconds=statistics.median(r.cpu_seconds for r in self.runs),
-        )
-
-
-async def drive(write_once: WriteOnce, writes: int, concurrency: int) -> Figures:
-    """Make ``writes`` writes, ``concurrency`` at a time; measure wall time and client CPU."""
-    remaining = writes
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await write_once()
-
-    gc.collect()
-    cpu_start, wall_start = time.process_time(), time.perf_counter()
-    async with trio.open_nursery() as nursery:
-        for _ in range(concurrency):
-            nursery.start_soon(worker)
-    return Figures(writes, time.perf_counter() - wall_start, time.process_time() - cpu_start)
+    def median(self) -> Measurement:
+        return Measurement.median(self.runs)
 
 
 class _Recorder:
@@ -215,12 +176,12 @@ async def raw_writer(library: ModuleType, sample: Request) -> AsyncIterator[Writ
 
 async def run_configs(configs: list[Config], writes: int, rounds: int, warmup: int) -> None:
     for config in configs:
-        await drive(config.write_once, warmup, config.concurrency)
+        await drive_trio(config.write_once, warmup, config.concurrency)
     for _ in range(rounds):
         for config in configs:
             # Concurrency 1 is latency-bound: fewer writes give as steady a figure.
             count = writes if config.concurrency > 1 else max(writes // 4, 1)
-            config.runs.append(await drive(config.write_once, count, config.concurrency))
+            config.runs.append(await drive_trio(config.write_once, count, config.concurrency))
 
 
 def print_table(title: str, configs: list[Config]) -> None:
@@ -290,10 +251,10 @@ async def bench(args: argparse.Namespace, base_url: str, api_key: str) -> None:
 
         if args.profile:
             sdk = await stack.enter_async_context(sdk_writer(base_url, api_key, transport_class))
-            await drive(sdk, args.warmup, args.concurrency)
+            await drive_trio(sdk, args.warmup, args.concurrency)
             profiler = cProfile.Profile()
             profiler.enable()
-            await drive(sdk, args.writes, args.concurrency)
+            await drive_trio(sdk, args.writes, args.concurrency)
             profiler.disable()
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)

@@ -54,7 +54,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +62,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _drive import AsyncWrite, Measurement, drive_asyncio, drive_trio
 from _machine import describe, machine_info
 from _servers import PLATFORMS, serve_in_subprocess
 
@@ -69,7 +70,6 @@ TEXT = "Markets today: the benchmark's post"
 # The peers name the platforms their own way.
 PEER_PLATFORMS = ("twitter", "bluesky")
 
-AsyncWrite = Callable[[], Awaitable[None]]
 SyncWrite = Callable[[], None]
 
 
@@ -244,54 +244,6 @@ def ayrshare_writer(base_url: str, api_key: str) -> Iterator[SyncWrite]:
 
 
 # -- driving writes and measuring them ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One measurement: writes made, wall seconds, and client CPU seconds."""
-
-    writes: int
-    seconds: float
-    cpu_seconds: float
-
-    def to_json(self) -> dict[str, float]:
-        return {"writes": self.writes, "seconds": self.seconds, "cpu_seconds": self.cpu_seconds}
-
-
-async def drive_asyncio(write_once: AsyncWrite, writes: int, concurrency: int) -> Measurement:
-    """Make ``writes`` writes, ``concurrency`` at a time, on asyncio."""
-    remaining = writes
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await write_once()
-
-    gc.collect()
-    cpu_start, wall_start = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Measurement(writes, time.perf_counter() - wall_start, time.process_time() - cpu_start)
-
-
-async def drive_trio(write_once: AsyncWrite, writes: int, concurrency: int) -> Measurement:
-    """Make ``writes`` writes, ``concurrency`` at a time, on trio."""
-    import trio
-
-    remaining = writes
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await write_once()
-
-    gc.collect()
-    cpu_start, wall_start = time.process_time(), time.perf_counter()
-    async with trio.open_nursery() as nursery:
-        for _ in range(concurrency):
-            nursery.start_soon(worker)
-    return Measurement(writes, time.perf_counter() - wall_start, time.process_time() - cpu_start)
 
 
 def drive_threads(
