@@ -24,12 +24,12 @@ from ._operation import WriteOperation
 from ._retry import RetryPolicy
 from ._transport import Timeout, Transport, default_transport, origin_of
 from ._validate import validate_platforms, validate_write
+from .platforms import PlatformPreview, preview
 
 if TYPE_CHECKING:
     import aiohttp
 
     from ._models import Content
-    from .platforms import PlatformPreview
 
 __all__ = ["API_KEY_ENV", "BASE_URL_ENV", "AsyncClient"]
 
@@ -307,8 +307,6 @@ class AsyncClient:
         Raises:
             ValidationError: ``platforms`` or ``content`` is malformed.
         """
-        from .platforms import preview  # noqa: PLC0415 - the rules table loads on first use
-
         return preview(validate_platforms(platforms), content)
 
     def write(

@@ -21,6 +21,7 @@ import attrs
 
 from ._errors import ValidationError
 from ._models import Content, Media
+from ._options import normalize_options
 
 __all__ = [
     "MAX_MEDIA",
@@ -352,8 +353,6 @@ def validate_content(
 
 def validate_options(platforms: Sequence[str], options: object) -> dict[str, dict[str, Any]]:
     """Check ``options``: keyed by platforms of the write, each value a mapping."""
-    from ._options import normalize_options  # noqa: PLC0415 - kept out of import time
-
     normalized: dict[str, dict[str, Any]] = normalize_options(platforms, options)
     return normalized
 
