@@ -9,7 +9,6 @@ decoding.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform as _platform
 from collections.abc import Mapping
@@ -180,11 +179,15 @@ class AsyncClient:
         self._transport: Transport | None = transport
         self._owns_transport = transport is None
         self._backend: str | None = None
+        # What sniffio's thread-local says under that backend (asyncio: nothing).
+        self._thread_local_name: str | None = ""
         self._closed = False
         self._user_agent: str | None = None
         # The headers every request carries, built once the transport is known:
         # with the key for the API's origin, without it for any other.
         self._api_headers: dict[str, str] = {}
+        # A write's timeout and the one its request is sent with (see _operation).
+        self._write_timeout: tuple[Timeout | None, Timeout] = (None, self.timeout)
         self._other_headers: dict[str, str] = {}
         # Media URLs of files this client uploaded, by sha256 and size: a later
         # write of the same bytes uploads nothing.
@@ -228,16 +231,14 @@ class AsyncClient:
         """Return the transport, creating the default one for the running loop once."""
         transport = self._transport
         # The common case, cheaply: the client still runs in the kind of loop it
-        # was made in (trio says so in sniffio's thread-local; asyncio does not).
-        if transport is not None and (
-            sniffio.thread_local.name == self._backend
-            if self._backend != "asyncio"
-            else asyncio._get_running_loop() is not None
-        ):
+        # was made in. trio names itself in sniffio's thread-local; asyncio
+        # leaves it unset (this is only ever called from inside a running loop).
+        if transport is not None and sniffio.thread_local.name == self._thread_local_name:
             return transport
         backend = sniffio.current_async_library()
         if self._backend is None:
             self._backend = backend
+            self._thread_local_name = None if backend == "asyncio" else backend
         elif backend != self._backend:
             msg = (
                 f"this client was first used under {self._backend} and cannot be used "
@@ -289,7 +290,8 @@ class AsyncClient:
     def _redact(self, data: bytes) -> bytes:
         """Remove the API key from bytes the server sent back (an echo must not leak it)."""
         key = self._api_key.encode()
-        return data.replace(key, b"[redacted]") if key in data else data
+        # find, not in: ``in`` first tries the key as an integer (see _sse.py).
+        return data.replace(key, b"[redacted]") if data.find(key) >= 0 else data
 
     def _redact_text(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]") if self._api_key in text else text

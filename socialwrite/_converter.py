@@ -9,7 +9,7 @@ call site), never a silent coercion (``"false"`` is not ``True``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ __all__ = [
     "ResponseShapeError",
     "converter",
     "dumps",
+    "encode_body",
     "loads",
     "parse_datetime",
     "structure",
@@ -44,6 +45,10 @@ converter = make_converter()
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
+# Set by JSONDecoder.__init__ (the C scanner when there is one); not in its stubs.
+_scan_once: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once")  # noqa: B009
+
+
 def loads(data: bytes | str) -> Any:
     """Decode JSON with every non-integer number as an exact ``Decimal``.
 
@@ -51,6 +56,15 @@ def loads(data: bytes | str) -> Any:
         ValueError: not JSON, or bytes that are not UTF-8.
     """
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    # The decoder's scanner reads one value; what ``decode`` adds around it
+    # (whitespace, an error for anything after the value) is done here in
+    # the common case: a value from the first character to the last.
+    try:
+        value, end = _scan_once(text, 0)
+    except StopIteration:
+        value, end = None, -1
+    if end == len(text):
+        return value
     return _DECODER.decode(text)
 
 
@@ -73,6 +87,46 @@ _ENCODER = _Encoder(ensure_ascii=False, separators=(",", ":"))
 def dumps(obj: Any) -> str:
     """Encode to compact JSON, writing ``Decimal`` as a JSON number."""
     return _ENCODER.encode(obj)
+
+
+# A request body is strict JSON: NaN and infinities are refused, not written
+# as the non-standard ``NaN``. Its C encoder is made once (``JSONEncoder``
+# makes one per call) and keeps no circular-reference memo, which would be
+# shared by every thread: a body is checked where it is built (``_validate``),
+# where a structure that refers to itself fails with ``RecursionError``.
+_STRICT_ENCODER = _Encoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_c_make_encoder: Callable[..., Callable[[Any, int], list[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+_c_encoder = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(
+        None,
+        _STRICT_ENCODER.default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,  # sort_keys
+        False,  # skipkeys
+        False,  # allow_nan
+    )
+)
+
+
+def encode_body(obj: Any) -> bytes:
+    """Encode a request body as compact, strict JSON in UTF-8.
+
+    Raises:
+        TypeError: a value JSON cannot hold.
+        ValueError: a number that is not finite.
+        RecursionError: a structure that refers to itself (or is nested too deeply).
+        UnicodeEncodeError: text with a lone surrogate, which UTF-8 cannot hold.
+    """
+    if _c_encoder is None:  # pragma: no cover - CPython has the C encoder
+        return _STRICT_ENCODER.encode(obj).encode()
+    return "".join(_c_encoder(obj, 0)).encode()
 
 
 def parse_datetime(value: object, field: str = "published_at") -> datetime:
@@ -104,6 +158,8 @@ def format_datetime(value: datetime) -> str:
 
 
 def _expect_mapping(obj: object, what: str) -> Mapping[str, Any]:
+    if type(obj) is dict:
+        return obj
     if not isinstance(obj, Mapping):
         msg = f"{what} must be a JSON object, got {type(obj).__name__}"
         raise ResponseShapeError(msg)
@@ -165,6 +221,70 @@ def unstructure_comment_result(result: CommentResult) -> dict[str, Any]:
 
 def structure_platform_result(obj: object, what: str = "result") -> PlatformResult:
     """Decode one platform's result, keeping unknown fields in ``extra``."""
+    result = _common_platform_result(obj)
+    return result if result is not None else _checked_platform_result(obj, what)
+
+
+def _common_platform_result(obj: object) -> PlatformResult | None:
+    """Decode a result in the common shape quickly; ``None`` for anything else.
+
+    The common shape: a dict of exact JSON types, with no ``first_comment``
+    and a ``published_at`` that is absent or an ISO 8601 timestamp this
+    Python reads as is. Whatever this returns, `_checked_platform_result`
+    returns too; for anything else, that function names what is wrong.
+    """
+    if type(obj) is not dict:
+        return None
+    get = obj.get
+    platform = get("platform")
+    success = get("success")
+    post_id = get("post_id")
+    url = get("url")
+    error = get("error")
+    error_code = get("error_code")
+    published_raw = get("published_at")
+    if (
+        type(platform) is not str
+        or type(success) is not bool
+        or (post_id is not None and type(post_id) is not str)
+        or (url is not None and type(url) is not str)
+        or (error is not None and type(error) is not str)
+        or (error_code is not None and type(error_code) is not str)
+        or get("first_comment") is not None
+    ):
+        return None
+    published_at = None
+    if published_raw is not None:
+        if type(published_raw) is not str:
+            return None
+        try:
+            published_at = _fromisoformat(published_raw)
+        except ValueError:
+            return None
+        if published_at.tzinfo is None:
+            published_at = published_at.replace(tzinfo=timezone.utc)
+    return PlatformResult(
+        platform=platform,
+        success=success,
+        post_id=post_id,
+        url=url,
+        error=error,
+        error_code=error_code,
+        published_at=published_at,
+        first_comment=None,
+        extra=(
+            {}
+            if _RESULT_KNOWN_FIELDS.issuperset(obj)
+            else {k: v for k, v in obj.items() if k not in _RESULT_KNOWN_FIELDS}
+        ),
+    )
+
+
+_fromisoformat = datetime.fromisoformat
+
+
+def _checked_platform_result(obj: object, what: str) -> PlatformResult:
+    """Decode one platform's result field by field, naming the first wrong field."""
     data = _expect_mapping(obj, what)
     platform = data.get("platform")
     if not isinstance(platform, str):
@@ -239,18 +359,25 @@ def structure_write_result(
     if not isinstance(raw_results, list):
         msg = f"answer.results must be a list, got {type(raw_results).__name__}"
         raise ResponseShapeError(msg)
-    results = tuple(
-        structure_platform_result(item, f"results[{i}]") for i, item in enumerate(raw_results)
-    )
+    results: list[PlatformResult] = []
+    for index, item in enumerate(raw_results):
+        result = _common_platform_result(item)
+        results.append(
+            result if result is not None else _checked_platform_result(item, f"results[{index}]")
+        )
     credits_raw = data.get("credits_used", 0)
-    credits_used = _to_decimal(0 if credits_raw is None else credits_raw, "credits_used")
+    credits_used = (
+        credits_raw
+        if type(credits_raw) is Decimal and credits_raw.is_finite()
+        else _to_decimal(0 if credits_raw is None else credits_raw, "credits_used")
+    )
     extra = (
         {}
         if _WRITE_RESULT_FIELDS.issuperset(data)
         else {k: v for k, v in data.items() if k not in _WRITE_RESULT_FIELDS}
     )
     return WriteResult(
-        results=results,
+        results=tuple(results),
         credits_used=credits_used,
         idempotency_key=idempotency_key,
         request_id=request_id,

@@ -28,8 +28,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import aclosing
 from decimal import Decimal
@@ -44,6 +44,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ._converter import (
     ResponseShapeError,
     dumps,
+    encode_body,
     loads,
     structure_platform_result,
     structure_write_result,
@@ -93,8 +94,9 @@ _TYPE_STATUS = {
 
 Emit = Callable[[Event], Awaitable[None]]
 
-# The events an awaited write does not decode (the done event repeats their results).
-_PER_PLATFORM_EVENTS = ("status", "result")
+# The events an awaited write decodes: the done event repeats every result
+# sent one by one before it, so statuses and results are not even parsed.
+_AGGREGATE_EVENTS = ("done", "error")
 # The headers of every write besides those of every request (User-Agent, Authorization).
 _WRITE_HEADERS = {
     "Content-Type": "application/json",
@@ -106,7 +108,6 @@ async def _drop(event: Event) -> None:
     """The ``emit`` of an awaited write: events are not wanted."""
 
 
-@functools.lru_cache(maxsize=64)
 @functools.lru_cache(maxsize=64)
 def _stream_timeout(timeout: Timeout) -> Timeout:
     """A streamed write waits between events at most ``idle`` (pings reset it).
@@ -120,8 +121,8 @@ def _stream_timeout(timeout: Timeout) -> Timeout:
 
 
 def new_idempotency_key() -> str:
-    """A fresh idempotency key for one logical write."""
-    return f"sw-{uuid.uuid4().hex}"
+    """A fresh idempotency key for one logical write: 128 random bits, in hex."""
+    return "sw-" + os.urandom(16).hex()
 
 
 class _FinalError(Exception):
@@ -132,12 +133,14 @@ class _FinalError(Exception):
         self.error = error
 
 
-@attrs.define
 class _Progress:
     """What a write has seen so far, kept across retries of the same write."""
 
-    emitted: set[int] = attrs.field(factory=set)
-    last_event_id: str | None = None
+    __slots__ = ("emitted", "last_event_id")
+
+    def __init__(self) -> None:
+        self.emitted: set[int] = set()
+        self.last_event_id: str | None = None
 
 
 async def _drain(chunks: AsyncIterator[bytes]) -> None:
@@ -172,7 +175,12 @@ class _WriteRun:
         self.policy = policy
         self.timeout = timeout
         self.idempotency_key = request.idempotency_key or new_idempotency_key()
-        self.request_timeout = _stream_timeout(timeout)
+        # The client remembers the last one made: its writes share one timeout.
+        made_for, request_timeout = client._write_timeout
+        if timeout is not made_for:
+            request_timeout = _stream_timeout(timeout)
+            client._write_timeout = (timeout, request_timeout)
+        self.request_timeout = request_timeout
         # Set by ``execute``: whether anyone reads the events one by one.
         self.streamed = True
 
@@ -184,78 +192,87 @@ class _WriteRun:
                 so the caller can send it again without publishing twice.
         """
         try:
-            return await self._execute(emit)
+            # An awaited write wants the aggregate only: statuses and results sent
+            # one by one are not decoded (the done event carries every result).
+            self.streamed = emit is not _drop
+            uploaded: dict[str, str] = {}
+            local_files = self.request.local_files if self.request.media else ()
+            if local_files:
+                from ._media import upload_all  # noqa: PLC0415 - only writes with local files
+
+                uploaded = await upload_all(self.client, local_files, emit, self.policy)
+            body = self.request.encoded_body
+            if body is None:
+                body = encode_body(self.request.body(uploaded))
+            progress = _Progress()
+            attempt = 0
+            url = self.client._url(WRITE_PATH)
+            while True:
+                started = time.monotonic()
+                try:
+                    if self.timeout.total is None:
+                        result = await self._attempt_once(body, emit, progress)
+                    else:
+                        result = await self._attempt_within_total(body, emit, progress)
+                except _FinalError as final:
+                    raise final.error from final.error.__cause__
+                except (APIConnectionError, APIStatusError) as exc:
+                    delay = self._retry_delay(exc, attempt, started, url)
+                    if delay is None:
+                        raise
+                    await anyio.sleep(delay)
+                    attempt += 1
+                    continue
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        "POST %s -> %d results in %.1f ms, key %s, request id %s, %d retries",
+                        redact_url(url),
+                        len(result.results),
+                        (time.monotonic() - started) * 1000,
+                        self.idempotency_key,
+                        result.request_id,
+                        attempt,
+                    )
+                if attempt:
+                    result = attrs.evolve(result, retries=attempt)
+                if self.streamed:
+                    await emit(WriteCompleted(result=result))
+                return result
         except APIError as error:
             error.idempotency_key = self.idempotency_key
             raise
 
-    async def _execute(self, emit: Emit) -> WriteResult:
-        # An awaited write wants the aggregate only: statuses and results sent
-        # one by one are not decoded (the done event carries every result).
-        self.streamed = emit is not _drop
-        uploaded: dict[str, str] = {}
-        if self.request.local_files:
-            from ._media import upload_all  # noqa: PLC0415 - only writes with local files
-
-            uploaded = await upload_all(self.client, self.request.local_files, emit, self.policy)
-        body = dumps(self.request.body(uploaded)).encode()
-        progress = _Progress()
-        attempt = 0
-        url = self.client._url(WRITE_PATH)
-        while True:
-            started = time.monotonic()
-            try:
-                if self.timeout.total is None:
-                    result = await self._attempt_once(body, emit, progress)
-                else:
-                    result = await self._attempt_within_total(body, emit, progress)
-            except _FinalError as final:
-                raise final.error from final.error.__cause__
-            except (APIConnectionError, APIStatusError) as exc:
-                status = exc.status_code if isinstance(exc, APIStatusError) else None
-                retry_after = exc.retry_after if isinstance(exc, APIStatusError) else None
-                decision = self.policy.decide(
-                    attempt=attempt,
-                    status=status,
-                    error=None if status is not None else exc,
-                    retry_after=retry_after,
-                )
-                outcome = status if status is not None else type(exc).__name__
-                if not decision.retry:
-                    logger.warning(
-                        "POST %s failed (%s) after %.1f ms, key %s: %s",
-                        redact_url(url),
-                        outcome,
-                        (time.monotonic() - started) * 1000,
-                        self.idempotency_key,
-                        decision.reason,
-                    )
-                    raise
-                logger.info(
-                    "POST %s failed (%s), key %s: %s",
-                    redact_url(url),
-                    outcome,
-                    self.idempotency_key,
-                    decision.reason,
-                )
-                await anyio.sleep(decision.delay)
-                attempt += 1
-                continue
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "POST %s -> %d results in %.1f ms, key %s, request id %s, %d retries",
-                    redact_url(url),
-                    len(result.results),
-                    (time.monotonic() - started) * 1000,
-                    self.idempotency_key,
-                    result.request_id,
-                    attempt,
-                )
-            if attempt:
-                result = attrs.evolve(result, retries=attempt)
-            if self.streamed:
-                await emit(WriteCompleted(result=result))
-            return result
+    def _retry_delay(
+        self, exc: APIConnectionError | APIStatusError, attempt: int, started: float, url: str
+    ) -> float | None:
+        """Seconds to wait before retrying after ``exc``, or ``None`` to give up (logged)."""
+        status = exc.status_code if isinstance(exc, APIStatusError) else None
+        retry_after = exc.retry_after if isinstance(exc, APIStatusError) else None
+        decision = self.policy.decide(
+            attempt=attempt,
+            status=status,
+            error=None if status is not None else exc,
+            retry_after=retry_after,
+        )
+        outcome = status if status is not None else type(exc).__name__
+        if not decision.retry:
+            logger.warning(
+                "POST %s failed (%s) after %.1f ms, key %s: %s",
+                redact_url(url),
+                outcome,
+                (time.monotonic() - started) * 1000,
+                self.idempotency_key,
+                decision.reason,
+            )
+            return None
+        logger.info(
+            "POST %s failed (%s), key %s: %s",
+            redact_url(url),
+            outcome,
+            self.idempotency_key,
+            decision.reason,
+        )
+        return decision.delay
 
     async def _attempt_within_total(
         self, body: bytes, emit: Emit, progress: _Progress
@@ -273,15 +290,12 @@ class _WriteRun:
     async def _attempt_once(self, body: bytes, emit: Emit, progress: _Progress) -> WriteResult:
         client = self.client
         url = client._url(WRITE_PATH)
-        extra = {**_WRITE_HEADERS, "Idempotency-Key": self.idempotency_key}
+        headers = client._headers(url, _WRITE_HEADERS)
+        headers["Idempotency-Key"] = self.idempotency_key
         if progress.last_event_id is not None:
-            extra["Last-Event-ID"] = progress.last_event_id
+            headers["Last-Event-ID"] = progress.last_event_id
         request = Request(
-            method="POST",
-            url=url,
-            headers=client._headers(url, extra),
-            body=body,
-            timeout=self.request_timeout,
+            method="POST", url=url, headers=headers, body=body, timeout=self.request_timeout
         )
         response = await client._get_transport().send(request)
         try:
@@ -309,7 +323,9 @@ class _WriteRun:
                 method="POST",
                 url=url,
             )
-        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = response.headers.get("content-type", "")
+        if content_type != "text/event-stream":
+            content_type = content_type.split(";")[0].strip().lower()
         if content_type == "text/event-stream":
             return await self._read_stream(response, emit, progress, url, request_id)
         if content_type == "application/json" or content_type.endswith("+json"):
@@ -343,7 +359,7 @@ class _WriteRun:
     def _check_platforms(
         self, result: WriteResult, status: int, request_id: str | None, url: str
     ) -> None:
-        got = tuple(r.platform for r in result.results)
+        got = tuple([r.platform for r in result.results])
         if got != self.request.platforms:
             msg = (
                 f"the answer's results are for {list(got)!r}, "
@@ -363,8 +379,8 @@ class _WriteRun:
     ) -> WriteResult:
         # An awaited write wants the aggregate only: the decoder skips the
         # statuses and results sent one by one (the done event carries every
-        # result) without building them, and still tracks their ids.
-        decoder = SSEDecoder(ignore_types=() if self.streamed else _PER_PLATFORM_EVENTS)
+        # result) without parsing them, and still tracks their ids.
+        decoder = SSEDecoder() if self.streamed else SSEDecoder(only_types=_AGGREGATE_EVENTS)
         status = response.status_code
         try:
             async with aclosing(response.aiter_bytes()) as chunks:

@@ -20,22 +20,25 @@ line is kept as a list of pieces and joined once, when its line end arrives;
 the ``data`` lines of an event are kept as a list and joined and decoded once,
 when the event is dispatched.
 
+Why ``bytes.find`` rather than ``in``: on CPython up to 3.12 at least,
+``needle in haystack`` first tries the needle as an integer (``65 in b"A"``)
+and builds and discards a ``TypeError`` when it is bytes; ``find`` does not.
+
 Why a fast path: servers, the sandbox included, send whole events with LF line
 ends, and a chunk usually holds one or more of them, each ``id``, ``event``
 and one ``data`` line. Such a chunk is cut at its blank lines, and each event
-in that common shape is read with one regular expression instead of a Python
-step per line; an event in any other shape (comments, several ``data`` lines,
+in that common shape is read by a few prefix tests instead of a Python step
+per line; an event in any other shape (comments, several ``data`` lines,
 ``retry``) goes through the general line loop. Both give the same events: the
 tests compare them on random streams.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
-from typing import NoReturn
-
-import attrs
+from typing import NamedTuple, NoReturn
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecodeError", "SSEDecoder", "ServerSentEvent"]
 
@@ -46,12 +49,6 @@ _BOM = b"\xef\xbb\xbf"
 _CR = 0x0D
 _LF = 0x0A
 
-# One whole event in the common shape, without its blank line: an optional
-# ``id`` line, an optional ``event`` line, and one ``data`` line, in that order,
-# LF line ends, one optional space after each colon (as the general loop
-# strips it). An ``id`` holding NUL does not match: the general loop ignores it.
-_COMMON_EVENT = re.compile(rb"(?:id: ?([^\n\x00]*)\n)?(?:event: ?([^\n]*)\n)?data: ?([^\n]*)")
-
 
 class SSEDecodeError(ValueError):
     """The event stream cannot be decoded safely (an event or line over the size cap).
@@ -61,9 +58,11 @@ class SSEDecodeError(ValueError):
     """
 
 
-@attrs.frozen(kw_only=True)
-class ServerSentEvent:
+class ServerSentEvent(NamedTuple):
     r"""One dispatched server-sent event.
+
+    A named tuple: one is made per event, and a tuple is the cheapest
+    immutable record to make.
 
     Args:
         event: the event type; ``"message"`` when the event had no ``event`` field.
@@ -80,10 +79,73 @@ class ServerSentEvent:
         ServerSentEvent(event='done', data='{}', id='4', retry=None)
     """
 
-    event: str = "message"
+    event: str
     data: str
     id: str | None = None
     retry: int | None = None
+
+
+def _common_event(lines: list[bytes]) -> tuple[bytes | None, bytes | None, bytes] | None:
+    """Read the lines of one whole event in the common shape; ``None`` for any other shape.
+
+    The common shape: an optional ``id`` line, an optional ``event`` line and
+    one ``data`` line, in that order, one optional space after each colon
+    (as the general loop strips it). An ``id`` holding NUL is not the common
+    shape: the general loop ignores it. Returns the id (``None``: no ``id``
+    line), the type (``None``: no ``event`` line) and the data, all undecoded.
+    Prefix tests and slices only: no step per byte, whatever the data's length.
+    """
+    count = len(lines)
+    if count > 3:
+        return None
+    data = lines[-1]
+    if not data.startswith(b"data:"):
+        return None
+    data = data[6:] if data.startswith(b" ", 5) else data[5:]
+    if count == 1:
+        return None, None, data
+    line = lines[-2]
+    event_type = None
+    if line.startswith(b"event:"):
+        event_type = line[7:] if line.startswith(b" ", 6) else line[6:]
+        if count == 2:
+            return None, event_type, data
+        line = lines[0]
+    elif count == 3:
+        return None
+    if not line.startswith(b"id:") or line.find(b"\x00") >= 0:
+        return None
+    return (line[4:] if line.startswith(b" ", 3) else line[3:]), event_type, data
+
+
+_NO_TYPES: frozenset[bytes] = frozenset()
+# The lines of an event in the common shape before its data: an optional
+# ``id`` line (without NUL, which the general loop ignores), an optional
+# ``event`` line, and the ``data`` field's name. The data itself is found
+# with ``bytes.find``, not matched byte by byte.
+_EVENT_HEAD = re.compile(rb"(?:id: ?([^\n\x00]*)\n)?(?:event: ?([^\n]*)\n)?data: ?")
+
+
+@functools.lru_cache(maxsize=32)
+def _type_set(names: tuple[str, ...]) -> frozenset[bytes]:
+    """Event type names as the raw field values they match (``""`` is ``message``)."""
+    return frozenset(name.encode() or b"message" for name in names)
+
+
+@functools.lru_cache(maxsize=32)
+def _wanted_line_for(wanted: frozenset[bytes]) -> re.Pattern[bytes] | None:
+    """A pattern for the lines, after a line end, that `SSEDecoder._feed_selected` looks for.
+
+    Those are an ``event`` line of a ``wanted`` type and the start of a
+    ``retry`` line, in one pattern that scans a chunk once. ``None`` when
+    ``message`` is wanted: an event without an ``event`` line is a
+    "message", and no line announces it. Cached: a program decodes its
+    streams with one or two sets of types.
+    """
+    if b"message" in wanted:
+        return None
+    names = b"|".join(re.escape(name) for name in sorted(wanted))
+    return re.compile(rb"\n(?:retry|event: ?(?:" + names + rb")\n)")
 
 
 class SSEDecoder:
@@ -100,7 +162,12 @@ class SSEDecoder:
         ignore_types: event types to skip: their events are not built nor
             returned, which saves the work for a caller that would drop them.
             Their ``id`` fields still count for `last_event_id`, and their data
-            still counts against the cap.
+            still counts against the cap. ``""`` stands for ``"message"``, the
+            type of an event whose ``event`` field is missing or empty.
+        only_types: when given, the only event types to return; every other
+            type is skipped as if listed in ``ignore_types``. A chunk of whole
+            events that holds none of these types is then not parsed event
+            by event at all: only its last ``id`` is looked up.
 
     Raises:
         ValueError: if ``max_event_size`` is not positive.
@@ -131,17 +198,29 @@ class SSEDecoder:
         "_retry",
         "_skip_lf",
         "_start_bytes",
+        "_wanted",
+        "_wanted_line",
     )
 
     def __init__(
-        self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, *, ignore_types: Iterable[str] = ()
+        self,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        *,
+        ignore_types: Iterable[str] = (),
+        only_types: Iterable[str] | None = None,
     ) -> None:
         if max_event_size <= 0:
             msg = f"max_event_size must be a positive number of bytes, not {max_event_size!r}"
             raise ValueError(msg)
         self._max_event_size = max_event_size
         # Compared with the raw field value: an event without a type is "message".
-        self._ignored = frozenset(name.encode() for name in ignore_types)
+        self._ignored = _type_set(tuple(ignore_types)) if ignore_types != () else _NO_TYPES
+        self._wanted: frozenset[bytes] | None = None
+        # The line a chunk holding a wanted event has (see `_wanted_line_for`).
+        self._wanted_line: re.Pattern[bytes] | None = None
+        if only_types is not None:
+            self._wanted = _type_set(tuple(only_types))
+            self._wanted_line = _wanted_line_for(self._wanted)
         # The first bytes of the stream, held back until we know whether they
         # are a BOM; None once the stream start has been handled.
         self._start_bytes: bytes | None = b""
@@ -231,30 +310,36 @@ class SSEDecoder:
             and self._event_retry is None
             and chunk.endswith(b"\n\n")
             and len(chunk) <= self._max_event_size
-            and b"\r" not in chunk
+            and chunk.find(b"\r") < 0
         )
 
     def _feed_whole_events(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Decode a chunk of whole events: cut at blank lines, each event in one match.
+        """Decode a chunk of whole events: cut at blank lines, each event read at once.
 
         The chunk is no larger than the cap, so neither is any of its lines or
         events; and no line ends with a CR, so two LFs are exactly a line end
         followed by a blank line: the blocks between them are the events' lines.
         """
+        if self._wanted_line is not None:
+            selected = self._feed_selected(chunk, self._wanted_line)
+            if selected is not None:
+                return selected
         events: list[ServerSentEvent] = []
         ignored = self._ignored
+        wanted = self._wanted
         for block in chunk[:-2].split(b"\n\n"):
-            match = _COMMON_EVENT.fullmatch(block)
-            if match is None:
-                lines = block.split(b"\n")
+            lines = block.split(b"\n")
+            fields = _common_event(lines)
+            if fields is None:
                 lines.append(b"")
                 self._process(lines, events)
                 continue
-            event_id, event_type, data = match.groups()
+            event_id, event_type, data = fields
             if event_id is not None:
                 self._id_buffer = event_id.decode("utf-8", "replace")
             self._last_event_id = self._id_buffer
-            if (event_type or b"message") in ignored:
+            name = event_type or b"message"
+            if name in ignored or (wanted is not None and name not in wanted):
                 continue
             events.append(
                 ServerSentEvent(
@@ -264,6 +349,76 @@ class SSEDecoder:
                 )
             )
         return events
+
+    def _feed_selected(
+        self, chunk: bytes, wanted_line: re.Pattern[bytes]
+    ) -> list[ServerSentEvent] | None:
+        """Decode whole events when only some types are wanted, in a few steps per chunk.
+
+        The common case: no wanted event before the chunk's last one, no
+        ``retry`` field (both found by one search for ``wanted_line``; an
+        ``event`` or ``retry`` line opening the chunk is checked apart), and
+        a last event in the common shape. Then only the last event is read,
+        and the ids before it only when it has none of its own. Returns
+        ``None``, having changed nothing, for any other chunk: the caller
+        reads it event by event.
+        """
+        end = len(chunk) - 2
+        last = chunk.rfind(b"\n\n", 0, end) + 2
+        if last == 1:  # no blank line before the end: the chunk is one event
+            last = 0
+        if chunk.startswith((b"event:", b"retry")):
+            return None
+        found = wanted_line.search(chunk)
+        # Found before the line end that opens the last event: in an earlier one.
+        if found is not None and found.start() < last - 1:
+            return None
+        head = _EVENT_HEAD.match(chunk, last)
+        if head is None or chunk.find(b"\n", head.end(), end) >= 0:
+            return None
+        event_id, event_type = head.group(1, 2)
+        if event_id is not None:
+            self._id_buffer = event_id.decode("utf-8", "replace")
+        elif last and not self._scan_ids(chunk[:last]):
+            return None
+        self._last_event_id = self._id_buffer
+        name = event_type or b"message"
+        if name not in self._wanted or name in self._ignored:  # type: ignore[operator]
+            return []
+        return [
+            ServerSentEvent(
+                event_type.decode("utf-8", "replace") if event_type else "message",
+                chunk[head.end() : end].decode("utf-8", "replace"),
+                self._id_buffer,
+            )
+        ]
+
+    def _scan_ids(self, chunk: bytes) -> bool:
+        """Take a chunk of whole events holding no wanted event: keep its last id only.
+
+        Every event of the chunk is complete, so each was dispatched by its
+        end: the id in effect after it is that of the chunk's last ``id``
+        line. Returns ``False``, having changed nothing, when the chunk needs
+        the line-by-line reading after all (a ``retry`` field, a field whose
+        name only starts with ``id``, an id holding NUL).
+        """
+        if chunk.startswith(b"retry") or chunk.find(b"\nretry") >= 0:
+            return False
+        at = chunk.rfind(b"\nid")
+        start = at + 1 if at >= 0 else (0 if chunk.startswith(b"id") else -1)
+        if start >= 0:
+            line = chunk[start : chunk.index(b"\n", start)]
+            if line == b"id":
+                value = b""
+            elif line.startswith(b"id:"):
+                value = line[4:] if line.startswith(b"id: ") else line[3:]
+                if value.find(b"\x00") >= 0:
+                    return False
+            else:
+                return False
+            self._id_buffer = value.decode("utf-8", "replace")
+        self._last_event_id = self._id_buffer
+        return True
 
     def _feed_lines(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode any chunk, line by line (the general path)."""
@@ -330,7 +485,8 @@ class SSEDecoder:
             if not line:
                 self._last_event_id = self._id_buffer
                 if data:
-                    if (self._event_type or b"message") not in self._ignored:
+                    name = self._event_type or b"message"
+                    if name not in self._ignored and (self._wanted is None or name in self._wanted):
                         events.append(self._build_event(data))
                     data = self._data = []
                     self._data_size = 0
@@ -354,7 +510,7 @@ class SSEDecoder:
             elif name == b"event":
                 self._event_type = value
             elif name == b"id":
-                if b"\x00" not in value:
+                if value.find(b"\x00") < 0:
                     self._id_buffer = value.decode("utf-8", "replace")
             elif name == b"retry" and value.isdigit():
                 try:

@@ -10,17 +10,21 @@ it uploads anything.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import stat
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
+from ._converter import encode_body
 from ._errors import ValidationError
-from ._models import Content, Media
+from ._models import Content, Media, _to_alt_text, _to_media_tuple
 from ._options import normalize_options
 
 __all__ = [
@@ -38,6 +42,7 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 _PLATFORM_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _CONTENT_KEYS = ("text", "media", "alt_text")
+_CONTENT_KEY_SET = frozenset(_CONTENT_KEYS)
 
 
 @attrs.frozen(kw_only=True)
@@ -68,6 +73,8 @@ class WriteRequest:
         alt_text: one text for all media, one per item, or ``None``.
         options: the JSON-ready options, keyed by platform.
         idempotency_key: the caller's key, or ``None`` for a fresh one.
+        encoded_body: the JSON body, encoded, when no local file has to be
+            uploaded first (with local files it is encoded once their URLs are known).
     """
 
     platforms: tuple[str, ...]
@@ -76,6 +83,7 @@ class WriteRequest:
     alt_text: str | tuple[str, ...] | None
     options: Mapping[str, Mapping[str, Any]]
     idempotency_key: str | None
+    encoded_body: bytes | None = None
 
     @property
     def local_files(self) -> tuple[LocalFile, ...]:
@@ -88,36 +96,75 @@ class WriteRequest:
         Args:
             uploaded: the media URL of each local file, keyed by ``LocalFile.path``.
         """
-        content: dict[str, Any] = {}
-        if self.text is not None:
-            content["text"] = self.text
-        if self.media:
-            urls: list[str] = []
-            for item in self.media:
-                if isinstance(item, LocalFile):
-                    if uploaded is None or item.path not in uploaded:
-                        msg = f"local file {item.path!r} has not been uploaded"
-                        raise ValueError(msg)
-                    urls.append(uploaded[item.path])
-                else:
-                    urls.append(item)
-            content["media"] = urls
-        if self.alt_text is not None:
-            content["alt_text"] = (
-                self.alt_text if isinstance(self.alt_text, str) else list(self.alt_text)
-            )
-        body: dict[str, Any] = {"platforms": list(self.platforms), "content": content}
-        if self.options:
-            body["options"] = {k: dict(v) for k, v in self.options.items()}
-        return body
+        return _write_body(
+            self.platforms,
+            self.text,
+            self.media,
+            self.alt_text,
+            options=self.options,
+            uploaded=uploaded,
+        )
+
+
+def _write_body(
+    platforms: tuple[str, ...],
+    text: str | None,
+    media: tuple[str | LocalFile, ...],
+    alt_text: str | tuple[str, ...] | None,
+    *,
+    options: Mapping[str, Mapping[str, Any]],
+    uploaded: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """The JSON body of a write (see ``WriteRequest.body``)."""
+    content: dict[str, Any] = {}
+    if text is not None:
+        content["text"] = text
+    if media:
+        urls: list[str] = []
+        for item in media:
+            if isinstance(item, LocalFile):
+                if uploaded is None or item.path not in uploaded:
+                    msg = f"local file {item.path!r} has not been uploaded"
+                    raise ValueError(msg)
+                urls.append(uploaded[item.path])
+            else:
+                urls.append(item)
+        content["media"] = urls
+    if alt_text is not None:
+        content["alt_text"] = alt_text if isinstance(alt_text, str) else list(alt_text)
+    body: dict[str, Any] = {"platforms": list(platforms), "content": content}
+    if options:
+        body["options"] = {k: dict(v) for k, v in options.items()}
+    return body
 
 
 def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+# Platform lists already found valid, each mapped to itself: a program posts
+# to the same few lists again and again. The tuple returned on a hit is the
+# one that was checked, never the caller's objects that compare equal to it.
+_VALID_PLATFORM_LISTS: dict[tuple[object, ...], tuple[str, ...]] = {}
+_VALID_PLATFORM_LISTS_MAX = 256
+
+
 def validate_platforms(platforms: object) -> tuple[str, ...]:
     """Check ``platforms``: a non-empty list of at most 20 unique lowercase ids."""
+    if type(platforms) is list or type(platforms) is tuple:
+        try:
+            known = _VALID_PLATFORM_LISTS.get(tuple(platforms))
+        except TypeError:  # an unhashable item: the checks below name it
+            known = None
+        if known is not None:
+            return known
+    checked = _check_platforms(platforms)
+    if len(_VALID_PLATFORM_LISTS) < _VALID_PLATFORM_LISTS_MAX:
+        _VALID_PLATFORM_LISTS[checked] = checked
+    return checked
+
+
+def _check_platforms(platforms: object) -> tuple[str, ...]:
     if isinstance(platforms, (str, bytes)):
         msg = f"must be a list of platform ids, e.g. [{platforms!r}], not a bare string"
         raise ValidationError(msg, param="platforms")
@@ -135,7 +182,7 @@ def validate_platforms(platforms: object) -> tuple[str, ...]:
     seen: dict[str, int] = {}
     for index, platform in enumerate(platforms):
         param = f"platforms[{index}]"
-        if not isinstance(platform, str):
+        if type(platform) is not str and not isinstance(platform, str):
             msg = f"must be a platform id string, not {_type_name(platform)}"
             raise ValidationError(msg, param=param)
         if not _PLATFORM_ID.fullmatch(platform):
@@ -152,12 +199,14 @@ def validate_platforms(platforms: object) -> tuple[str, ...]:
             msg = f"platform {platform!r} is listed twice (also at platforms[{seen[platform]}])"
             raise ValidationError(msg, param=param)
         seen[platform] = index
-    return tuple(platforms)
+    # Plain strings: a str subclass could change how it compares or prints later.
+    return tuple(str.__str__(platform) for platform in platforms)
 
 
-def _content_from(content: object) -> Content:
+def _content_fields(content: object) -> tuple[object, object, object]:
+    """The text, media and alt text of a ``Content`` or a content mapping (media normalised)."""
     if isinstance(content, Content):
-        return content
+        return content.text, content.media, content.alt_text
     if isinstance(content, str):
         msg = f"must be a Content or a dict such as {{'text': {content[:40]!r}}}, not a bare string"
         raise ValidationError(msg, param="content")
@@ -168,7 +217,7 @@ def _content_from(content: object) -> Content:
         )
         raise ValidationError(msg, param="content")
     for key in content:
-        if key not in _CONTENT_KEYS:
+        if key not in _CONTENT_KEY_SET:
             if not isinstance(key, str):
                 msg = f"keys must be strings among {', '.join(_CONTENT_KEYS)}"
                 raise ValidationError(msg, param="content")
@@ -176,8 +225,11 @@ def _content_from(content: object) -> Content:
             hint = f"; did you mean {guess[0]!r}?" if guess else ""
             msg = f"unknown field {key!r}: content takes {', '.join(_CONTENT_KEYS)}{hint}"
             raise ValidationError(msg, param=f"content.{key}")
-    return Content(
-        text=content.get("text"), media=content.get("media"), alt_text=content.get("alt_text")
+    # What ``Content(...)`` would hold, without building one.
+    return (
+        content.get("text"),
+        _to_media_tuple(content.get("media")),
+        _to_alt_text(content.get("alt_text")),
     )
 
 
@@ -324,12 +376,10 @@ def validate_content(
     content: object,
 ) -> tuple[str | None, tuple[str | LocalFile, ...], str | tuple[str, ...] | None]:
     """Check ``content``; return its text, media (URLs and local files) and alt text."""
-    checked = _content_from(content)
-    text: object = checked.text
+    text, raw_media, raw_alt_text = _content_fields(content)
     if text is not None and not isinstance(text, str):
         msg = f"must be a string, not {_type_name(text)}"
         raise ValidationError(msg, param="content.text")
-    raw_media: object = checked.media
     if not isinstance(raw_media, tuple):
         msg = (
             f"must be a URL, a local path, a Media, or a list of them, not {_type_name(raw_media)}"
@@ -338,16 +388,19 @@ def validate_content(
     if len(raw_media) > MAX_MEDIA:
         msg = f"has {len(raw_media)} items; at most {MAX_MEDIA} media items are allowed per write"
         raise ValidationError(msg, param="content.media")
+    if not raw_media:
+        if text is None or not text.strip():
+            msg = "needs text, media, or both: e.g. {'text': 'Hello'}"
+            raise ValidationError(msg, param="content")
+        if raw_alt_text is None:
+            return text, (), None
     media: list[str | LocalFile] = []
     per_item_alt: list[str | None] = []
     for index, item in enumerate(raw_media):
         checked_item, alt = _check_media_item(item, index)
         media.append(checked_item)
         per_item_alt.append(alt)
-    if (text is None or not text.strip()) and not media:
-        msg = "needs text, media, or both: e.g. {'text': 'Hello'}"
-        raise ValidationError(msg, param="content")
-    alt_text = _check_alt_text(checked.alt_text, per_item_alt, len(media))
+    alt_text = _check_alt_text(raw_alt_text, per_item_alt, len(media))
     return text, tuple(media), alt_text
 
 
@@ -380,11 +433,94 @@ def validate_write(
     """Check a whole write; raise ``ValidationError`` for the first problem found."""
     checked_platforms = validate_platforms(platforms)
     text, media, alt_text = validate_content(content)
+    checked_options = validate_options(checked_platforms, options)
+    checked_key = validate_idempotency_key(idempotency_key)
+    # Encoding the body is the last check: text UTF-8 cannot hold, or an
+    # option value JSON cannot, must fail here, not once the write is under way.
+    local_files = [item for item in media if isinstance(item, LocalFile)] if media else []
+    body = _write_body(
+        checked_platforms,
+        text,
+        media,
+        alt_text,
+        options=checked_options,
+        uploaded={item.path: _PLACEHOLDER_URL for item in local_files},
+    )
+    try:
+        encoded = encode_body(body)
+    except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        raise _unencodable(body, exc) from None
     return WriteRequest(
         platforms=checked_platforms,
         text=text,
         media=media,
         alt_text=alt_text,
-        options=validate_options(checked_platforms, options),
-        idempotency_key=validate_idempotency_key(idempotency_key),
+        options=checked_options,
+        idempotency_key=checked_key,
+        encoded_body=None if local_files else encoded,
     )
+
+
+# Stands for a local file's media URL while the body is checked before its upload.
+_PLACEHOLDER_URL = "https://upload.invalid/media"
+# Deeper than any body a write needs; deeper still, or a cycle, is refused.
+_MAX_DEPTH = 32
+
+
+def _unencodable(body: Mapping[str, Any], exc: BaseException) -> ValidationError:
+    """The error naming the field of ``body`` that JSON in UTF-8 cannot hold."""
+    found = _find_unencodable(body, "", set())
+    if found is None:  # pragma: no cover - the encoder and this search agree on JSON
+        return ValidationError(f"cannot be sent as JSON: {exc}", param="options")
+    param, message = found
+    return ValidationError(message, param=param)
+
+
+def _find_unencodable(value: object, path: str, within: set[int]) -> tuple[str, str] | None:
+    """The first place in ``value`` that a strict JSON body in UTF-8 cannot hold.
+
+    ``within``: the ids of the containers ``value`` is inside of, to find one inside itself.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return path, (
+                f"has a lone surrogate ({value[exc.start]!r} at position {exc.start}), "
+                "which cannot be sent as UTF-8; check how the text was decoded"
+            )
+        return None
+    if value is None or isinstance(value, (bool, int, datetime)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, f"must be a finite number, not {value}"
+    if isinstance(value, Decimal) and not value.is_finite():
+        return path, f"must be a finite number, not {value}"
+    if isinstance(value, (float, Decimal)):
+        return None
+    if not isinstance(value, (dict, list, tuple)):
+        return path, (
+            "must be JSON data (text, numbers, true/false, None, lists or dicts), "
+            f"not {type(value).__name__}"
+        )
+    if id(value) in within:
+        return path, f"is a {type(value).__name__} inside itself, which JSON cannot hold"
+    if len(within) >= _MAX_DEPTH:
+        return path, f"is nested more than {_MAX_DEPTH} levels deep"
+    within.add(id(value))
+    try:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    return path, f"has a key JSON cannot hold: {type(key).__name__} {key!r}"
+                found = _find_unencodable(item, f"{path}.{key}" if path else str(key), within)
+                if found is not None:
+                    return found
+        else:
+            for index, item in enumerate(value):
+                found = _find_unencodable(item, f"{path}[{index}]", within)
+                if found is not None:
+                    return found
+    finally:
+        within.discard(id(value))
+    return None

@@ -9,10 +9,14 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from socialwrite import Content, Media, PlatformResult, ValidationError, WriteResult
 from socialwrite._converter import (
     ResponseShapeError,
+    _checked_platform_result,
+    _common_platform_result,
     converter,
     dumps,
     loads,
@@ -206,3 +210,59 @@ def test_first_comment_has_its_own_outcome() -> None:
     assert json.loads(result.to_json()) == data
     with pytest.raises(ResponseShapeError, match=r"first_comment\.success"):
         structure_platform_result({"platform": "x", "success": True, "first_comment": {}})
+
+
+_json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=8),
+    st.sampled_from(
+        [
+            "2026-04-25T14:22:00Z",
+            "2026-04-25T14:22:00z",
+            "2026-04-25T16:22:00+02:00",
+            "2026-04-25T14:22:00",
+            " 2026-04-25T14:22:00Z ",
+            "2026-04-25",
+            "20260425T142200Z",
+            "yesterday",
+        ]
+    ),
+)
+_result_fields = st.sampled_from(
+    ["platform", "success", "post_id", "url", "error", "error_code", "published_at", "index"]
+)
+
+
+@given(
+    data=st.dictionaries(st.one_of(_result_fields, st.text(max_size=4)), _json_scalars, max_size=9),
+    base=st.fixed_dictionaries(
+        {"platform": st.sampled_from(["x", "bluesky"]), "success": st.booleans()}
+    ),
+)
+def test_the_quick_decoding_agrees_with_the_checked_one(
+    data: dict[str, Any], base: dict[str, Any]
+) -> None:
+    """Whatever the quick path decodes, the field-by-field path decodes the same way."""
+    for candidate in (data, {**base, **data}, {**data, **base}):
+        quick = _common_platform_result(candidate)
+        try:
+            checked = _checked_platform_result(candidate, "result")
+        except ResponseShapeError:
+            assert quick is None
+            continue
+        if quick is not None:
+            assert quick == checked
+            assert quick.extra == checked.extra
+            assert quick.published_at == checked.published_at
+            assert (quick.published_at is None) or quick.published_at.tzinfo is not None
+
+
+def test_results_in_the_common_shape_take_the_quick_path() -> None:
+    """A result with exact JSON types and no first comment is decoded by the quick path."""
+    for item in json.loads(SEED_ANSWER)["results"]:
+        quick = _common_platform_result(item)
+        assert quick is not None
+        assert quick == _checked_platform_result(item, "result")
+    assert _common_platform_result({"platform": "x", "success": True, "first_comment": {}}) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import TypeAlias
 
@@ -791,10 +792,194 @@ def test_ignoring_types_is_filtering_them_out(
 ) -> None:
     """Skipping types gives the other events, and the same last event id, however cut."""
     everything, last_id = _decode_with_state([stream])
-    kept = [e for e in everything if e.event not in ignored]
+    names = {name or "message" for name in ignored}  # an empty type is a message
+    kept = [e for e in everything if e.event not in names]
     for decoder in (SSEDecoder(ignore_types=ignored), _GeneralOnly(ignore_types=ignored)):
         events = []
         for chunk in split_at(stream, [cut % (len(stream) + 1) for cut in cuts]):
             events.extend(decoder.feed(chunk))
         events.extend(decoder.close())
         assert (events, decoder.last_event_id) == (kept, last_id)
+
+
+# --- only some types wanted: chunks without them are only scanned for their id ---
+
+
+class _ScanSpy(SSEDecoder):
+    """A decoder that counts the chunks it read without going event by event."""
+
+    scanned_chunks = 0
+
+    def _feed_selected(
+        self, chunk: bytes, wanted_line: re.Pattern[bytes]
+    ) -> list[ServerSentEvent] | None:
+        selected = super()._feed_selected(chunk, wanted_line)
+        self.scanned_chunks += selected is not None
+        return selected
+
+
+def test_chunks_without_a_wanted_type_are_only_scanned() -> None:
+    """Statuses and results are not parsed when only ``done`` and ``error`` are wanted."""
+    decoder = _ScanSpy(only_types=("done", "error"))
+    cut = _SAMPLE_STREAM.index(b": ping")
+    first, rest = _SAMPLE_STREAM[:cut], _SAMPLE_STREAM[cut:]
+    assert decoder.feed(first) == []
+    assert decoder.scanned_chunks == 1
+    assert decoder.last_event_id == "2"
+    # A keep-alive comment before the done event: only the done event is read.
+    assert decoder.feed(rest) == [event('{"results": []}', event="done", last_id="3")]
+    assert decoder.scanned_chunks == 2
+    assert decoder.feed(b": ping\n\n") == []  # a comment alone: read the ordinary way
+    assert decoder.scanned_chunks == 2
+
+
+@pytest.mark.parametrize(
+    ("chunk", "last_id"),
+    [
+        (b"id: 7\nevent: status\ndata: {}\n\n", "7"),
+        (b"id:7\ndata: {}\n\n", "7"),
+        (b"id\nevent: status\ndata: {}\n\n", ""),  # a bare id line resets the id
+        (b"id: 7\ndata: {}\n\nidx: 8\ndata: {}\n\n", "7"),  # a field that only starts with id
+        (b"id: 7\ndata: {}\n\nid: 8\x00\ndata: {}\n\n", "7"),  # an id with NUL is ignored
+        (b"id: 7\ndata: {}\n\nretry: 10\ndata: {}\n\n", "7"),  # retry is kept too
+        (b'event: status\ndata: "event: done\\n"\n\n', None),  # a marker inside data
+        (b": ping\n\n", None),
+        (b"id: 5\n\n", "5"),  # an id with no event still counts
+    ],
+)
+def test_scanned_chunks_keep_the_ids_and_retry_of_a_full_reading(
+    chunk: bytes, last_id: str | None
+) -> None:
+    """Scanning a chunk or reading it line by line leaves the decoder in the same state."""
+    scanned = SSEDecoder(only_types=("done",))
+    general = _GeneralOnly(only_types=("done",))
+    assert _feed_all(scanned, [chunk]) == _feed_all(general, [chunk])
+    assert scanned.last_event_id == last_id
+
+
+_type_names = st.sampled_from(["message", "status", "result", "done", "error", ""])
+
+
+def _typed_stream(events: list[tuple[str | None, str | None, str, str]]) -> bytes:
+    """Whole events with ids and types, the way a write's stream looks (LF line ends)."""
+    out = []
+    for event_id, name, space, data in events:
+        if event_id is not None:
+            out.append(f"id:{space}{event_id}\n")
+        if name is not None:
+            out.append(f"event:{space}{name}\n")
+        out.append(f"data:{space}{data}\n\n")
+    return "".join(out).encode()
+
+
+_typed_streams = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.text(alphabet="0123456789", max_size=3)),
+        st.one_of(st.none(), _type_names),
+        st.sampled_from(["", " "]),
+        st.sampled_from(["{}", "event: done", "event:error", "x"]),
+    ),
+    min_size=1,
+    max_size=8,
+).map(_typed_stream)
+
+
+@given(
+    stream=st.one_of(
+        _typed_streams, _whole_event_streams, _streams().map(lambda case: case.stream)
+    ),
+    cuts=st.lists(st.integers(min_value=0), max_size=10),
+    wanted=st.sets(_type_names),
+    ignored=st.sets(_type_names),
+)
+def test_only_types_is_filtering_the_others_out(
+    stream: bytes, cuts: list[int], wanted: set[str], ignored: set[str]
+) -> None:
+    """Wanting some types gives exactly those events, and the same ids, however cut."""
+    everything, last_id = _decode_with_state([stream])
+    names = {name or "message" for name in wanted}
+    unwanted = {name or "message" for name in ignored}
+    kept = [e for e in everything if e.event in names and e.event not in unwanted]
+    chunks = split_at(stream, [cut % (len(stream) + 1) for cut in cuts])
+    decoder = SSEDecoder(only_types=wanted, ignore_types=ignored)
+    reference = _GeneralOnly(only_types=wanted, ignore_types=ignored)
+    trace = _feed_all(decoder, chunks)
+    assert trace == _feed_all(reference, chunks)
+    events = [e for step in trace for e in step[0]]  # type: ignore[index]
+    assert (events, decoder.last_event_id) == (kept, last_id)
+
+
+def test_the_events_before_a_wanted_one_are_only_scanned() -> None:
+    """In one chunk holding everything, only the done event is parsed."""
+    decoder = _ScanSpy(only_types=("done", "error"))
+    assert decoder.feed(_SAMPLE_STREAM) == [event('{"results": []}', event="done", last_id="3")]
+    assert decoder.scanned_chunks == 1
+    assert decoder.last_event_id == "3"
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b"id: 1\nevent: done\ndata: a\n\nid: 2\nevent: error\ndata: b\n\n",
+        b"id: 1\nevent: error\ndata: a\n\nid: 2\nevent: done\ndata: b\n\n",
+        b"id: 1\nevent:error\ndata: a\n\nid: 2\nevent: done\ndata: b\n\n",
+        b"id: 1\nevent: done\ndata: a\n\nid: 2\nevent:done\ndata: b\n\n",
+        b"event: status\ndata: s\n\nid: 1\nevent: done\ndata: a\n\nid: 2\nevent:error\ndata: b\n\n",
+    ],
+)
+def test_every_wanted_event_of_a_chunk_is_returned(chunk: bytes) -> None:
+    """With several wanted events in one chunk, whatever their order or spacing, none is lost."""
+    wanted = ("done", "error")
+    assert _feed_all(SSEDecoder(only_types=wanted), [chunk]) == _feed_all(
+        _GeneralOnly(only_types=wanted), [chunk]
+    )
+    assert len(SSEDecoder(only_types=wanted).feed(chunk)) == 2
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b"id: 1\ndata: a\nevent: e\ndata: b\n\n",  # two data lines around an event line
+        b"id: 1\nevent: a\nevent: b\ndata: x\n\n",  # the last event line wins
+        b"event: e\nid: 1\ndata: a\n\n",  # id after event
+        b"data: a\ndata: b\n\n",
+        b"id: 1\nid: 2\ndata: a\n\n",
+        b"retry: 5\nid: 1\ndata: a\n\n",
+        b"id:1\nevent:e\ndata:a\n\n",  # no space after the colons
+        b"id:  1\nevent:  e\ndata:  a\n\n",  # two spaces: the second is kept
+        b"id: 1\x002\ndata: a\n\n",  # NUL in the id: the id is ignored
+        b"data\n\n",
+        b"event: e\n\n",
+    ],
+)
+def test_odd_event_shapes_read_the_same_on_both_paths(chunk: bytes) -> None:
+    """Events beside the common shape are read exactly as the line-by-line path reads them."""
+    assert _feed_all(SSEDecoder(), [chunk]) == _feed_all(_GeneralOnly(), [chunk])
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b"id: 5\nevent: status\ndata: x\n\nevent: done\ndata: y\n\n",  # done without its own id
+        b"id: 1\nretry: 10\ndata: a\n\nid: 2\nevent: done\ndata: b\n\n",  # retry before done
+        b"retry: 5\ndata: a\n\nid: 2\nevent: done\ndata: x\n\n",  # retry opening the chunk
+        b"id: 2\nevent: done\ndata: a\nretry: 7\n\n",  # retry inside the done event
+        b"id: 2\nevent: done\ndata: a\ndata: b\n\n",  # two data lines
+        b"id: 2\nevent: done\ndata: a\n: note\n\n",  # a comment after the data
+        b"event: done\ndata: a\n\nid: 3\nevent: status\ndata: b\n\n",  # done opens the chunk
+        b"id: 1\nevent: error\ndata: e\n\nid: 2\nevent: done\ndata: d\n\n",  # two wanted
+        b"id: 1\nevent: status\ndata: s\n\nid: 2\x00\nevent: done\ndata: d\n\n",  # NUL id
+        b"id: 1\nevent: status\ndata: s\n\n\n\nid: 2\nevent: done\ndata: d\n\n",  # blank lines
+        b"id: 1\nevent: status\ndata: s\n\n",  # nothing wanted
+        b"data: only data\n\n",
+        b"id: 9\n\n",
+        b": ping\n\n",
+    ],
+)
+def test_the_selected_reading_gives_what_the_general_path_gives(chunk: bytes) -> None:
+    """Wanting only done and error: same events, last id and retry as reading line by line."""
+    wanted = ("done", "error")
+    for chunks in ([chunk], [b"id: 0\nevent: status\ndata: s\n\n", chunk]):
+        assert _feed_all(SSEDecoder(only_types=wanted), chunks) == _feed_all(
+            _GeneralOnly(only_types=wanted), chunks
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,13 @@ from hypothesis import strategies as st
 
 from socialwrite import AsyncClient, Client, Content, Media, ValidationError
 from socialwrite._transport._mock import MockResponse, MockTransport
-from socialwrite._validate import LocalFile, validate_write
+from socialwrite._validate import (
+    _VALID_PLATFORM_LISTS,
+    _VALID_PLATFORM_LISTS_MAX,
+    LocalFile,
+    validate_platforms,
+    validate_write,
+)
 
 
 @pytest.fixture
@@ -232,8 +239,10 @@ def test_junk_only_ever_raises_validation_error(
     except ValidationError as raised:
         error = raised
     else:
-        # Valid by chance: the operation exists but nothing ran yet.
+        # Valid by chance: the operation exists but nothing ran yet, and its
+        # body is already encoded (junk holds no local files).
         assert operation.idempotency_key
+        assert operation._run.request.encoded_body is not None
     if error is not None:
         assert error.param is None or isinstance(error.param, str)
         assert str(error)
@@ -311,4 +320,127 @@ def test_junk_models_only_ever_raise_validation_error(  # noqa: PLR0917 - one pe
         client.write(platforms=["x"], content=content)
     except ValidationError:
         pass
+    assert transport.requests == []
+
+
+def test_platform_lists_checked_before_give_the_checked_strings() -> None:
+    """A list seen before is not checked again, and only ever gives plain strings back."""
+
+    class Label(str):
+        __slots__ = ()
+
+    first = validate_platforms(["x", "bluesky"])
+    assert validate_platforms(("x", "bluesky")) is first
+    labelled = validate_platforms([Label("threads")])
+    assert [type(p) for p in labelled] == [str]
+
+    class LooksLikeX:
+        def __hash__(self) -> int:
+            return hash("x")
+
+        def __eq__(self, other: object) -> bool:
+            return True
+
+    # Equal to a list seen before: what comes back is the checked tuple, never the object.
+    assert validate_platforms(["x"]) == ("x",)
+    assert [type(p) for p in validate_platforms([LooksLikeX()])] == [str]
+
+
+def test_a_bad_platform_list_is_refused_every_time() -> None:
+    """Nothing about a refused list is remembered: it is refused again."""
+    for _ in range(2):
+        with pytest.raises(ValidationError) as caught:
+            validate_platforms(["x", "X"])
+        assert caught.value.param == "platforms[1]"
+    with pytest.raises(ValidationError, match="platform id string"):
+        validate_platforms([["x"]])  # unhashable: checked, not looked up
+
+
+def test_the_memory_of_checked_lists_is_bounded() -> None:
+    """However many different lists a program sends, only so many are kept."""
+    for n in range(_VALID_PLATFORM_LISTS_MAX + 50):
+        validate_platforms([f"p{n}"])
+    assert len(_VALID_PLATFORM_LISTS) <= _VALID_PLATFORM_LISTS_MAX
+
+
+def _inside_itself() -> list[object]:
+    items: list[object] = []
+    items.append(items)
+    return items
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param", "fragment"),
+    [
+        ({"content": {"text": "hi \ud800"}}, "content.text", "lone surrogate"),
+        (
+            {"content": {"text": "hi", "media": ["https://e.com/a.png"], "alt_text": ["\udfff"]}},
+            "content.alt_text[0]",
+            "lone surrogate",
+        ),
+        (
+            {"platforms": ["myspace"], "options": {"myspace": {"tags": {"a", "b"}}}},
+            "options.myspace.tags",
+            "not set",
+        ),
+        (
+            {"platforms": ["myspace"], "options": {"myspace": {"w": [1, float("inf")]}}},
+            "options.myspace.w[1]",
+            "finite number",
+        ),
+        (
+            {"platforms": ["myspace"], "options": {"myspace": {"w": {"v": Decimal("NaN")}}}},
+            "options.myspace.w.v",
+            "finite number",
+        ),
+        (
+            {"platforms": ["myspace"], "options": {"myspace": {"loop": _inside_itself()}}},
+            "options.myspace.loop[0]",
+            "inside itself",
+        ),
+        (
+            {"platforms": ["myspace"], "options": {"myspace": {"m": {(1, 2): "pair"}}}},
+            "options.myspace.m",
+            "key JSON cannot hold",
+        ),
+        (
+            {"platforms": ["myspace"], "options": {"myspace": {"caption": "\ud83d"}}},
+            "options.myspace.caption",
+            "lone surrogate",
+        ),
+    ],
+)
+def test_what_cannot_be_sent_is_refused_by_write(
+    kwargs: dict[str, Any], param: str, fragment: str
+) -> None:
+    """Text UTF-8 cannot hold and option values JSON cannot are refused before anything is sent."""
+    error = check(**kwargs)
+    assert error.param == param
+    assert fragment in error.message
+
+
+def test_the_body_is_encoded_once_when_checked(image: Path) -> None:
+    """A write without local files carries its encoded body; one with files waits for URLs."""
+    request = validate_write(
+        platforms=["myspace"],
+        content={"text": "Markets 📈"},
+        options={"myspace": {"nested": [1, 2.5, None, {"ok": True}]}},
+    )
+    assert (
+        request.encoded_body
+        == (
+            '{"platforms":["myspace"],"content":{"text":"Markets 📈"},'
+            '"options":{"myspace":{"nested":[1,2.5,null,{"ok":true}]}}}'
+        ).encode()
+    )
+    with_file = validate_write(platforms=["x"], content={"text": "hi", "media": [str(image)]})
+    assert with_file.encoded_body is None
+
+
+def test_a_refused_body_sends_nothing() -> None:
+    """The check happens in write(): the transport never sees the request."""
+    transport = MockTransport(lambda request: MockResponse(status_code=500))
+    client = AsyncClient("key", base_url="http://127.0.0.1:1", transport=transport)
+    with pytest.raises(ValidationError):
+        client.write(platforms=["x"], content={"text": "\ud800"})
     assert transport.requests == []

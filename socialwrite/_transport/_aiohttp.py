@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 
 import aiohttp
 
@@ -31,6 +31,46 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect, sock_read=timeout.read)
 
 
+class _Chunks:
+    """The body's chunks as aiohttp receives them (a class: no async generator to finalize)."""
+
+    __slots__ = ("_content", "_done", "_method", "_url")
+
+    def __init__(self, content: aiohttp.StreamReader, method: str, url: str) -> None:
+        self._content = content
+        self._method = method
+        self._url = url
+        self._done = False
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._done:
+            raise StopAsyncIteration
+        try:
+            chunk = await self._content.readany()
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            self._done = True
+            msg = f"timed out reading the answer to {self._method} {self._url}"
+            raise APITimeoutError(msg, method=self._method, url=self._url) from exc
+        except aiohttp.ClientError as exc:
+            self._done = True
+            msg = (
+                f"the connection broke while reading the answer to "
+                f"{self._method} {self._url}: {exc}"
+            )
+            raise APIConnectionError(msg, method=self._method, url=self._url) from exc
+        if not chunk:
+            self._done = True
+            raise StopAsyncIteration
+        return chunk
+
+    async def aclose(self) -> None:
+        """Stop iterating (the response's own close releases the connection)."""
+        self._done = True
+
+
 class AiohttpResponse:
     """A ``Response`` over an ``aiohttp.ClientResponse`` (see ``_base.Response``)."""
 
@@ -45,24 +85,9 @@ class AiohttpResponse:
         # aiohttp's headers are already case-insensitive: no copy per response.
         self.headers: Mapping[str, str] = response.headers
 
-    async def aiter_bytes(self) -> AsyncGenerator[bytes, None]:
+    def aiter_bytes(self) -> _Chunks:
         """Yield body chunks as they arrive (any size)."""
-        content = self._response.content
-        while True:
-            try:
-                chunk = await content.readany()
-            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-                msg = f"timed out reading the answer to {self._method} {self._url}"
-                raise APITimeoutError(msg, method=self._method, url=self._url) from exc
-            except aiohttp.ClientError as exc:
-                msg = (
-                    f"the connection broke while reading the answer to "
-                    f"{self._method} {self._url}: {exc}"
-                )
-                raise APIConnectionError(msg, method=self._method, url=self._url) from exc
-            if not chunk:
-                return
-            yield chunk
+        return _Chunks(self._response.content, self._method, self._url)
 
     async def aread(self, limit: int) -> bytes:
         """Read the whole body, refusing more than ``limit`` bytes."""
@@ -100,6 +125,9 @@ class AiohttpTransport:
         self._session = session
         self._owns_session = session is None
         self._closed = False
+        # The last timeout sent and aiohttp's form of it: writes of a client
+        # share one ``Timeout`` object, found here without hashing it.
+        self._last_timeout: tuple[Timeout | None, aiohttp.ClientTimeout | None] = (None, None)
 
     @property
     def user_agent(self) -> str:
@@ -125,6 +153,10 @@ class AiohttpTransport:
         """Send ``request``; return once the answer's headers arrived."""
         session = self._get_session()
         method, url = request.method, request.url
+        last_timeout, client_timeout = self._last_timeout
+        if request.timeout is not last_timeout or client_timeout is None:
+            client_timeout = _client_timeout(request.timeout)
+            self._last_timeout = (request.timeout, client_timeout)
         try:
             response = await session.request(
                 method,
@@ -132,7 +164,7 @@ class AiohttpTransport:
                 # aiohttp copies the headers into its own multidict.
                 headers=request.headers,
                 data=request.body,
-                timeout=_client_timeout(request.timeout),
+                timeout=client_timeout,
                 # A redirect could carry the Authorization header elsewhere.
                 allow_redirects=False,
             )

@@ -8,7 +8,7 @@ one of its own types reach the caller.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from contextlib import aclosing
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -19,6 +19,7 @@ from .._errors import APIResponseValidationError
 
 __all__ = [
     "Body",
+    "ByteChunks",
     "Request",
     "Response",
     "Timeout",
@@ -84,6 +85,25 @@ class Request:
     timeout: Timeout = attrs.field(factory=Timeout)
 
 
+class ByteChunks(Protocol):
+    """The chunks of a body as they arrive: ``async for``, and ``aclose()`` to stop early.
+
+    An async generator is one; a transport may also return a class of its own.
+    """
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        """Return the iterator (the object itself)."""
+        ...
+
+    def __anext__(self) -> Awaitable[bytes]:
+        """The next chunk; ``StopAsyncIteration`` at the end of the body."""
+        ...
+
+    def aclose(self) -> Awaitable[None]:
+        """Stop reading: release what the iteration holds (safe to call more than once)."""
+        ...
+
+
 class Response(Protocol):
     """A response whose headers have arrived; the body is read on demand.
 
@@ -101,7 +121,7 @@ class Response(Protocol):
         """The headers, with lowercase names."""
         ...
 
-    def aiter_bytes(self) -> AsyncGenerator[bytes, None]:
+    def aiter_bytes(self) -> ByteChunks:
         """Yield the body in chunks as they arrive.
 
         Close it (``contextlib.aclosing``) when leaving before its end, so no
