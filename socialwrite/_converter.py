@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 
 from cattrs.preconf.json import make_converter
 
-from ._models import CommentResult, PlatformResult, WriteResult
+from ._models import (
+    CommentResult,
+    PlatformResult,
+    WriteResult,
+    _new_platform_result,
+    _new_write_result,
+)
 
 __all__ = [
     "ResponseShapeError",
@@ -263,20 +269,18 @@ def _common_platform_result(obj: object) -> PlatformResult | None:
             return None
         if published_at.tzinfo is None:
             published_at = published_at.replace(tzinfo=timezone.utc)
-    return PlatformResult(
-        platform=platform,
-        success=success,
-        post_id=post_id,
-        url=url,
-        error=error,
-        error_code=error_code,
-        published_at=published_at,
-        first_comment=None,
-        extra=(
-            {}
-            if _RESULT_KNOWN_FIELDS.issuperset(obj)
-            else {k: v for k, v in obj.items() if k not in _RESULT_KNOWN_FIELDS}
-        ),
+    return _new_platform_result(
+        platform,
+        success,
+        post_id,
+        url,
+        error,
+        error_code,
+        published_at,
+        None,
+        {}
+        if _RESULT_KNOWN_FIELDS.issuperset(obj)
+        else {k: v for k, v in obj.items() if k not in _RESULT_KNOWN_FIELDS},
     )
 
 
@@ -376,13 +380,7 @@ def structure_write_result(
         if _WRITE_RESULT_FIELDS.issuperset(data)
         else {k: v for k, v in data.items() if k not in _WRITE_RESULT_FIELDS}
     )
-    return WriteResult(
-        results=tuple(results),
-        credits_used=credits_used,
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-        extra=extra,
-    )
+    return _new_write_result(tuple(results), credits_used, idempotency_key, request_id, 0, extra)
 
 
 def unstructure_platform_result(result: PlatformResult) -> dict[str, Any]:

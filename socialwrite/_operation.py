@@ -31,7 +31,6 @@ import math
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from contextlib import aclosing
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -175,6 +174,7 @@ class _WriteRun:
         self.policy = policy
         self.timeout = timeout
         self.idempotency_key = request.idempotency_key or new_idempotency_key()
+        self.url = client._url(WRITE_PATH)
         # The client remembers the last one made: its writes share one timeout.
         made_for, request_timeout = client._write_timeout
         if timeout is not made_for:
@@ -206,7 +206,7 @@ class _WriteRun:
                 body = encode_body(self.request.body(uploaded))
             progress = _Progress()
             attempt = 0
-            url = self.client._url(WRITE_PATH)
+            url = self.url
             while True:
                 started = time.monotonic()
                 try:
@@ -289,7 +289,7 @@ class _WriteRun:
 
     async def _attempt_once(self, body: bytes, emit: Emit, progress: _Progress) -> WriteResult:
         client = self.client
-        url = client._url(WRITE_PATH)
+        url = self.url
         headers = client._headers(url, _WRITE_HEADERS)
         headers["Idempotency-Key"] = self.idempotency_key
         if progress.last_event_id is not None:
@@ -299,6 +299,11 @@ class _WriteRun:
         )
         response = await client._get_transport().send(request)
         try:
+            # The common answer, a stream, is read without a detour.
+            if 200 <= response.status_code < 400 and (
+                response.headers.get("content-type") == "text/event-stream"
+            ):
+                return await self._read_stream(response, emit, progress, url)
             return await self._read_answer(response, emit, progress, url)
         finally:
             # A close that must await is shielded, so a cancellation cannot leave
@@ -327,7 +332,7 @@ class _WriteRun:
         if content_type != "text/event-stream":
             content_type = content_type.split(";")[0].strip().lower()
         if content_type == "text/event-stream":
-            return await self._read_stream(response, emit, progress, url, request_id)
+            return await self._read_stream(response, emit, progress, url)
         if content_type == "application/json" or content_type.endswith("+json"):
             raw = client._redact(await response.aread(MAX_JSON_BODY))
             result = self._decode_json(raw, status, request_id, url)
@@ -370,20 +375,17 @@ class _WriteRun:
             )
 
     async def _read_stream(
-        self,
-        response: Response,
-        emit: Emit,
-        progress: _Progress,
-        url: str,
-        request_id: str | None,
+        self, response: Response, emit: Emit, progress: _Progress, url: str
     ) -> WriteResult:
         # An awaited write wants the aggregate only: the decoder skips the
         # statuses and results sent one by one (the done event carries every
         # result) without parsing them, and still tracks their ids.
         decoder = SSEDecoder() if self.streamed else SSEDecoder(only_types=_AGGREGATE_EVENTS)
         status = response.status_code
+        request_id = response.headers.get("x-request-id")
+        chunks = response.aiter_bytes()
         try:
-            async with aclosing(response.aiter_bytes()) as chunks:
+            try:
                 async for chunk in chunks:
                     for event in decoder.feed(chunk):
                         result = await self._handle_event(event, emit, progress, url, request_id)
@@ -396,6 +398,8 @@ class _WriteRun:
                     if not self.streamed and decoder.last_event_id is not None:
                         # The ids of the skipped events: a resumed write starts after them.
                         progress.last_event_id = decoder.last_event_id
+            finally:
+                await chunks.aclose()
             for event in decoder.close():
                 result = await self._handle_event(event, emit, progress, url, request_id)
                 if result is not None:

@@ -24,6 +24,7 @@ from socialwrite._converter import (
     structure_platform_result,
     structure_write_result,
 )
+from socialwrite._models import _new_platform_result, _new_write_result
 
 SEED_ANSWER = """{"results": [
    {"platform": "x", "success": true, "post_id": "1234567890",
@@ -266,3 +267,41 @@ def test_results_in_the_common_shape_take_the_quick_path() -> None:
         assert quick is not None
         assert quick == _checked_platform_result(item, "result")
     assert _common_platform_result({"platform": "x", "success": True, "first_comment": {}}) is None
+
+
+def test_the_decoders_builders_make_what_the_constructors_make() -> None:
+    """The decoder's quick builders set every field, exactly as the classes' own __init__."""
+    published = datetime(2026, 4, 25, 14, 22, tzinfo=timezone.utc)
+    fields = {
+        "platform": "x",
+        "success": True,
+        "post_id": "1",
+        "url": "https://x.com/a/status/1",
+        "error": None,
+        "error_code": "none",
+        "published_at": published,
+        "first_comment": None,
+        "extra": {"new": 1},
+    }
+    built = _new_platform_result(*fields.values())
+    assert built == PlatformResult(**fields)
+    assert vars(built) == fields
+    assert list(fields) == [f.name for f in attrs.fields(PlatformResult)]
+    totals = {
+        "results": (built,),
+        "credits_used": Decimal("0.015"),
+        "idempotency_key": "sw-1",
+        "request_id": "req_1",
+        "retries": 2,
+        "extra": {},
+    }
+    whole = _new_write_result(*totals.values())
+    assert whole == WriteResult(**totals)
+    assert vars(whole) == totals
+    assert list(totals) == [f.name for f in attrs.fields(WriteResult)]
+    # Frozen all the same.
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.url = "elsewhere"  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        whole.retries = 0  # type: ignore[misc]
+    assert attrs.evolve(whole, retries=3).retries == 3
