@@ -29,6 +29,7 @@ __all__ = [
     "converter",
     "dumps",
     "encode_body",
+    "json_string",
     "loads",
     "parse_datetime",
     "structure",
@@ -119,6 +120,10 @@ _c_encoder = (
         False,  # allow_nan
     )
 )
+
+
+json_string: Callable[[str], str] = json.encoder.encode_basestring
+"""A string as a JSON string literal, non-ASCII characters kept (as ``encode_body`` writes it)."""
 
 
 def encode_body(obj: Any) -> bytes:

@@ -60,7 +60,8 @@ from ._logging import logger, redact_url
 from ._models import PlatformResult, WriteResult
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import ServerSentEvent, SSEDecodeError, SSEDecoder
-from ._transport import Request, Timeout
+from ._transport import Timeout
+from ._transport._base import _new_request
 from .events import Event, PlatformStatus, WriteCompleted
 
 if TYPE_CHECKING:
@@ -160,6 +161,17 @@ async def _drain(chunks: AsyncIterator[bytes]) -> None:
 
 class _WriteRun:
     """One logical write: uploads, the write call with its retries, decoding."""
+
+    __slots__ = (
+        "client",
+        "idempotency_key",
+        "policy",
+        "request",
+        "request_timeout",
+        "streamed",
+        "timeout",
+        "url",
+    )
 
     def __init__(
         self,
@@ -294,9 +306,7 @@ class _WriteRun:
         headers["Idempotency-Key"] = self.idempotency_key
         if progress.last_event_id is not None:
             headers["Last-Event-ID"] = progress.last_event_id
-        request = Request(
-            method="POST", url=url, headers=headers, body=body, timeout=self.request_timeout
-        )
+        request = _new_request("POST", url, headers, body, self.request_timeout)
         response = await client._get_transport().send(request)
         try:
             # The common answer, a stream, is read without a detour.
@@ -533,6 +543,8 @@ class WriteOperation:
     ``async with client.write(...) as stream`` gives a ``WriteStream``.
     Either way the write runs once: the operation cannot be reused.
     """
+
+    __slots__ = ("_run", "_stream", "_used")
 
     def __init__(
         self,

@@ -17,6 +17,7 @@ from contextlib import aclosing, asynccontextmanager
 
 import anyio
 import anyio.lowlevel
+import attrs
 import pytest
 from anyio.abc import SocketAttribute, SocketStream
 
@@ -24,6 +25,7 @@ import socialwrite
 import socialwrite.transports
 from socialwrite import APIConnectionError, APIResponseValidationError, APITimeoutError
 from socialwrite._transport import default_transport
+from socialwrite._transport._base import _new_request
 from socialwrite.transports import (
     AiohttpTransport,
     Httpx2Transport,
@@ -553,3 +555,20 @@ def test_importing_the_transports_module_imports_no_http_library() -> None:
         "assert 'aiohttp' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_quick_request_builder_makes_what_the_constructor_makes() -> None:
+    """The write's request builder sets every field, as Request's own __init__ does."""
+    fields = {
+        "method": "POST",
+        "url": "http://127.0.0.1:1/v1/social/write",
+        "headers": {"Idempotency-Key": "sw-1"},
+        "body": b"{}",
+        "timeout": Timeout(connect=1.0, read=2.0),
+    }
+    built = _new_request(*fields.values())
+    assert built == Request(**fields)
+    assert vars(built) == fields
+    assert list(fields) == [f.name for f in attrs.fields(Request)]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.url = "http://elsewhere.example"  # type: ignore[misc]

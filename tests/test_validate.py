@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from socialwrite import AsyncClient, Client, Content, Media, ValidationError
+from socialwrite._converter import encode_body
 from socialwrite._transport._mock import MockResponse, MockTransport
 from socialwrite._validate import (
     _VALID_PLATFORM_LISTS,
     _VALID_PLATFORM_LISTS_MAX,
     LocalFile,
+    _write_body,
     validate_platforms,
     validate_write,
 )
@@ -444,3 +447,30 @@ def test_a_refused_body_sends_nothing() -> None:
     with pytest.raises(ValidationError):
         client.write(platforms=["x"], content={"text": "\ud800"})
     assert transport.requests == []
+
+
+@given(
+    platforms=st.lists(
+        st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,10}", fullmatch=True),
+        min_size=1,
+        max_size=5,
+        unique=True,
+    ),
+    text=st.text(),
+)
+def test_a_text_only_body_is_what_the_general_encoding_gives(
+    platforms: list[str], text: str
+) -> None:
+    """The short path for text alone writes the same bytes as encoding the body's dicts."""
+    assume(text.strip())
+    request = validate_write(platforms=platforms, content={"text": text})
+    general = encode_body(_write_body(tuple(platforms), text, (), None, options={}, uploaded=None))
+    assert request.encoded_body == general
+    assert json.loads(general) == {"platforms": platforms, "content": {"text": text}}
+
+
+def test_a_text_only_body_with_a_lone_surrogate_is_named() -> None:
+    """Text alone takes the short path, and a lone surrogate in it is still named."""
+    error = check(platforms=["x", "bluesky"], content={"text": "fine \udc80 not"})
+    assert error.param == "content.text"
+    assert "lone surrogate" in error.message
