@@ -9,6 +9,7 @@ it uploads anything.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import os
@@ -470,34 +471,26 @@ def validate_write(
     checked_key = validate_idempotency_key(idempotency_key)
     # Encoding the body is the last check: text UTF-8 cannot hold, or an
     # option value JSON cannot, must fail here, not once the write is under way.
+    encoded: bytes | None = None
     if not media and not checked_options and alt_text is None and text is not None:
-        try:
+        with contextlib.suppress(UnicodeEncodeError):  # the general encoding names the field
             encoded = _text_only_body(checked_platforms, text)
-        except UnicodeEncodeError:
-            pass  # the general encoding below names the field
-        else:
-            return WriteRequest(
-                platforms=checked_platforms,
-                text=text,
-                media=media,
-                alt_text=None,
-                options=checked_options,
-                idempotency_key=checked_key,
-                encoded_body=encoded,
-            )
-    local_files = [item for item in media if isinstance(item, LocalFile)] if media else []
-    body = _write_body(
-        checked_platforms,
-        text,
-        media,
-        alt_text,
-        options=checked_options,
-        uploaded={item.path: _PLACEHOLDER_URL for item in local_files} if local_files else None,
-    )
-    try:
-        encoded = encode_body(body)
-    except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
-        raise _unencodable(body, exc) from None
+    if encoded is None:
+        local_files = [item for item in media if isinstance(item, LocalFile)]
+        body = _write_body(
+            checked_platforms,
+            text,
+            media,
+            alt_text,
+            options=checked_options,
+            uploaded={item.path: _PLACEHOLDER_URL for item in local_files},
+        )
+        try:
+            encoded = encode_body(body)
+        except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is one
+            raise _unencodable(body, exc) from None
+        if local_files:
+            encoded = None  # encoded again once the files' URLs are known
     return WriteRequest(
         platforms=checked_platforms,
         text=text,
@@ -505,7 +498,7 @@ def validate_write(
         alt_text=alt_text,
         options=checked_options,
         idempotency_key=checked_key,
-        encoded_body=None if local_files else encoded,
+        encoded_body=encoded,
     )
 
 
