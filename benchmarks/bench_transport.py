@@ -30,10 +30,10 @@ import cProfile
 import importlib
 import io
 import json
+import os
 import platform
 import pstats
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,7 +157,7 @@ async def raw_writer(library: ModuleType, sample: Request) -> AsyncIterator[Writ
 
         async def write_once() -> None:
             headers = dict(template)
-            headers["Idempotency-Key"] = f"sw-{uuid.uuid4().hex}"
+            headers["Idempotency-Key"] = "sw-" + os.urandom(16).hex()  # as the SDK makes its keys
             request = http.build_request(
                 "POST", url, headers=headers, content=body, timeout=timeout
             )

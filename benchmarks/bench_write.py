@@ -47,13 +47,13 @@ import cProfile
 import gc
 import io
 import json
+import os
 import pstats
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -159,7 +159,7 @@ async def raw_aiohttp_writer(sample: dict[str, Any]) -> AsyncIterator[AsyncWrite
 
         async def write_once() -> None:
             headers = dict(template)
-            headers["Idempotency-Key"] = f"sw-{uuid.uuid4().hex}"
+            headers["Idempotency-Key"] = "sw-" + os.urandom(16).hex()  # as the SDK makes its keys
             async with session.post(
                 url, headers=headers, data=body, timeout=timeout, allow_redirects=False
             ) as response:
@@ -191,7 +191,7 @@ async def raw_httpx2_writer(sample: dict[str, Any]) -> AsyncIterator[AsyncWrite]
 
         async def write_once() -> None:
             headers = dict(template)
-            headers["Idempotency-Key"] = f"sw-{uuid.uuid4().hex}"
+            headers["Idempotency-Key"] = "sw-" + os.urandom(16).hex()  # as the SDK makes its keys
             request = http.build_request(
                 "POST", url, headers=headers, content=body, timeout=timeout
             )

@@ -6,7 +6,7 @@ other, so none measures while another runs: write overhead
 (``bench_streaming.py``) and start-up (``bench_startup.py``). Every ratio in
 the table compares figures measured in the same run of one benchmark.
 
-Run: ``python benchmarks/run_all.py`` (about five minutes on two cores);
+Run: ``python benchmarks/run_all.py`` (about ten minutes on two cores);
 ``--quick`` takes fewer rounds and smaller files, for a check that everything
 runs, not for figures to publish. ``--out FILE`` also writes the raw figures
 as JSON.
@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 
 # Each benchmark's arguments: for figures to publish, and for a quick check.
 FULL = {
-    "write": ["--rounds", "7"],
+    "write": ["--rounds", "11"],
     "uploads": ["--rounds", "5"],
     "streaming": ["--runs", "10"],
     "startup": ["--runs", "11"],

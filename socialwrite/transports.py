@@ -27,8 +27,8 @@ The names:
   API), asyncio and trio; Python 3.11 or later (``pip install "socialwrite[trio]"``).
 - ``MockTransport`` and ``MockResponse``: answer requests with a function, no
   sockets; for tests of code that uses the client.
-- ``Transport``, ``Request``, ``Response``, ``Timeout``: the interface, to
-  write a transport of your own.
+- ``Transport``, ``Request``, ``Response``, ``ByteChunks``, ``Timeout``: the
+  interface, to write a transport of your own.
 
 Importing this module imports neither aiohttp nor httpx2: each is imported when
 the transport that needs it is first looked up.
@@ -39,7 +39,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._transport._base import Request, Response, Timeout, Transport
+from ._transport._base import ByteChunks, Request, Response, Timeout, Transport
 from ._transport._mock import MockResponse, MockTransport
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AiohttpTransport",
+    "ByteChunks",
     "Httpx2Transport",
     "MockResponse",
     "MockTransport",
