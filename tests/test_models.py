@@ -272,7 +272,7 @@ def test_results_in_the_common_shape_take_the_quick_path() -> None:
 def test_the_decoders_builders_make_what_the_constructors_make() -> None:
     """The decoder's quick builders set every field, exactly as the classes' own __init__."""
     published = datetime(2026, 4, 25, 14, 22, tzinfo=timezone.utc)
-    fields = {
+    fields: dict[str, Any] = {
         "platform": "x",
         "success": True,
         "post_id": "1",
@@ -287,7 +287,7 @@ def test_the_decoders_builders_make_what_the_constructors_make() -> None:
     assert built == PlatformResult(**fields)
     assert vars(built) == fields
     assert list(fields) == [f.name for f in attrs.fields(PlatformResult)]
-    totals = {
+    totals: dict[str, Any] = {
         "results": (built,),
         "credits_used": Decimal("0.015"),
         "idempotency_key": "sw-1",

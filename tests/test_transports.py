@@ -14,6 +14,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, asynccontextmanager
+from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -559,7 +560,7 @@ def test_importing_the_transports_module_imports_no_http_library() -> None:
 
 def test_the_quick_request_builder_makes_what_the_constructor_makes() -> None:
     """The write's request builder sets every field, as Request's own __init__ does."""
-    fields = {
+    fields: dict[str, Any] = {
         "method": "POST",
         "url": "http://127.0.0.1:1/v1/social/write",
         "headers": {"Idempotency-Key": "sw-1"},
