@@ -85,45 +85,26 @@ class ServerSentEvent(NamedTuple):
     retry: int | None = None
 
 
-def _common_event(lines: list[bytes]) -> tuple[bytes | None, bytes | None, bytes] | None:
-    """Read the lines of one whole event in the common shape; ``None`` for any other shape.
-
-    The common shape: an optional ``id`` line, an optional ``event`` line and
-    one ``data`` line, in that order, one optional space after each colon
-    (as the general loop strips it). An ``id`` holding NUL is not the common
-    shape: the general loop ignores it. Returns the id (``None``: no ``id``
-    line), the type (``None``: no ``event`` line) and the data, all undecoded.
-    Prefix tests and slices only: no step per byte, whatever the data's length.
-    """
-    count = len(lines)
-    if count > 3:
-        return None
-    data = lines[-1]
-    if not data.startswith(b"data:"):
-        return None
-    data = data[6:] if data.startswith(b" ", 5) else data[5:]
-    if count == 1:
-        return None, None, data
-    line = lines[-2]
-    event_type = None
-    if line.startswith(b"event:"):
-        event_type = line[7:] if line.startswith(b" ", 6) else line[6:]
-        if count == 2:
-            return None, event_type, data
-        line = lines[0]
-    elif count == 3:
-        return None
-    if not line.startswith(b"id:") or line.find(b"\x00") >= 0:
-        return None
-    return (line[4:] if line.startswith(b" ", 3) else line[3:]), event_type, data
-
-
 _NO_TYPES: frozenset[bytes] = frozenset()
 # The lines of an event in the common shape before its data: an optional
 # ``id`` line (without NUL, which the general loop ignores), an optional
-# ``event`` line, and the ``data`` field's name. The data itself is found
-# with ``bytes.find``, not matched byte by byte.
+# ``event`` line, and the ``data`` field's name, one optional space after
+# each colon (as the general loop strips it). The data itself is found with
+# ``bytes.find``, not matched byte by byte.
 _EVENT_HEAD = re.compile(rb"(?:id: ?([^\n\x00]*)\n)?(?:event: ?([^\n]*)\n)?data: ?")
+
+
+def _common_event(block: bytes, start: int, end: int) -> re.Match[bytes] | None:
+    """Match the event in ``block[start:end]`` if it has the common shape, else ``None``.
+
+    The common shape: the lines `_EVENT_HEAD` matches, then one ``data``
+    line running to ``end``. The match's groups are the id and the type
+    (``None`` when the line is absent); the data starts at its ``end()``.
+    """
+    head = _EVENT_HEAD.match(block, start, end)
+    if head is None or block.find(b"\n", head.end(), end) >= 0:
+        return None
+    return head
 
 
 @functools.lru_cache(maxsize=32)
@@ -320,21 +301,22 @@ class SSEDecoder:
         events; and no line ends with a CR, so two LFs are exactly a line end
         followed by a blank line: the blocks between them are the events' lines.
         """
-        if self._wanted_line is not None:
-            selected = self._feed_selected(chunk, self._wanted_line)
+        if self._wanted is not None and self._wanted_line is not None:
+            selected = self._feed_selected(chunk, self._wanted, self._wanted_line)
             if selected is not None:
                 return selected
         events: list[ServerSentEvent] = []
         ignored = self._ignored
         wanted = self._wanted
         for block in chunk[:-2].split(b"\n\n"):
-            lines = block.split(b"\n")
-            fields = _common_event(lines)
-            if fields is None:
+            head = _common_event(block, 0, len(block))
+            if head is None:
+                lines = block.split(b"\n")
                 lines.append(b"")
                 self._process(lines, events)
                 continue
-            event_id, event_type, data = fields
+            event_id, event_type = head.group(1, 2)
+            data = block[head.end() :]
             if event_id is not None:
                 self._id_buffer = event_id.decode("utf-8", "replace")
             self._last_event_id = self._id_buffer
@@ -351,7 +333,7 @@ class SSEDecoder:
         return events
 
     def _feed_selected(
-        self, chunk: bytes, wanted_line: re.Pattern[bytes]
+        self, chunk: bytes, wanted: frozenset[bytes], wanted_line: re.Pattern[bytes]
     ) -> list[ServerSentEvent] | None:
         """Decode whole events when only some types are wanted, in a few steps per chunk.
 
@@ -373,8 +355,8 @@ class SSEDecoder:
         # Found before the line end that opens the last event: in an earlier one.
         if found is not None and found.start() < last - 1:
             return None
-        head = _EVENT_HEAD.match(chunk, last)
-        if head is None or chunk.find(b"\n", head.end(), end) >= 0:
+        head = _common_event(chunk, last, end)
+        if head is None:
             return None
         event_id, event_type = head.group(1, 2)
         if event_id is not None:
@@ -383,7 +365,7 @@ class SSEDecoder:
             return None
         self._last_event_id = self._id_buffer
         name = event_type or b"message"
-        if name not in self._wanted or name in self._ignored:  # type: ignore[operator]
+        if name not in wanted or name in self._ignored:
             return []
         return [
             ServerSentEvent(
@@ -394,16 +376,15 @@ class SSEDecoder:
         ]
 
     def _scan_ids(self, chunk: bytes) -> bool:
-        """Take a chunk of whole events holding no wanted event: keep its last id only.
+        """Take whole events holding no wanted event and no ``retry`` field: keep the last id.
 
         Every event of the chunk is complete, so each was dispatched by its
         end: the id in effect after it is that of the chunk's last ``id``
         line. Returns ``False``, having changed nothing, when the chunk needs
-        the line-by-line reading after all (a ``retry`` field, a field whose
-        name only starts with ``id``, an id holding NUL).
+        the line-by-line reading after all (a field whose name only starts
+        with ``id``, an id holding NUL). The caller, `_feed_selected`, has
+        already made sure the chunk has no ``retry`` field.
         """
-        if chunk.startswith(b"retry") or chunk.find(b"\nretry") >= 0:
-            return False
         at = chunk.rfind(b"\nid")
         start = at + 1 if at >= 0 else (0 if chunk.startswith(b"id") else -1)
         if start >= 0:

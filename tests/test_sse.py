@@ -811,9 +811,9 @@ class _ScanSpy(SSEDecoder):
     scanned_chunks = 0
 
     def _feed_selected(
-        self, chunk: bytes, wanted_line: re.Pattern[bytes]
+        self, chunk: bytes, wanted: frozenset[bytes], wanted_line: re.Pattern[bytes]
     ) -> list[ServerSentEvent] | None:
-        selected = super()._feed_selected(chunk, wanted_line)
+        selected = super()._feed_selected(chunk, wanted, wanted_line)
         self.scanned_chunks += selected is not None
         return selected
 
