@@ -208,7 +208,7 @@ class _WriteRun:
             # one by one are not decoded (the done event carries every result).
             self.streamed = emit is not _drop
             uploaded: dict[str, str] = {}
-            local_files = self.request.local_files if self.request.media else ()
+            local_files = self.request.local_files
             if local_files:
                 from ._media import upload_all  # noqa: PLC0415 - only writes with local files
 
@@ -338,9 +338,7 @@ class _WriteRun:
                 method="POST",
                 url=url,
             )
-        content_type = response.headers.get("content-type", "")
-        if content_type != "text/event-stream":
-            content_type = content_type.split(";")[0].strip().lower()
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "text/event-stream":
             return await self._read_stream(response, emit, progress, url)
         if content_type == "application/json" or content_type.endswith("+json"):

@@ -79,12 +79,14 @@ class WriteRequest:
         idempotency_key: the caller's key, or ``None`` for a fresh one.
         encoded_body: the JSON body, encoded, when no local file has to be
             uploaded first (with local files it is encoded once their URLs are known).
+        local_files: the media items that are local files, in order.
     """
 
     __slots__ = (
         "alt_text",
         "encoded_body",
         "idempotency_key",
+        "local_files",
         "media",
         "options",
         "platforms",
@@ -101,6 +103,7 @@ class WriteRequest:
         options: Mapping[str, Mapping[str, Any]],
         idempotency_key: str | None,
         encoded_body: bytes | None = None,
+        local_files: tuple[LocalFile, ...] = (),
     ) -> None:
         self.platforms = platforms
         self.text = text
@@ -109,6 +112,7 @@ class WriteRequest:
         self.options = options
         self.idempotency_key = idempotency_key
         self.encoded_body = encoded_body
+        self.local_files = local_files
 
     def __repr__(self) -> str:
         return (
@@ -116,11 +120,6 @@ class WriteRequest:
             f"media={self.media!r}, alt_text={self.alt_text!r}, options={self.options!r}, "
             f"idempotency_key={self.idempotency_key!r})"
         )
-
-    @property
-    def local_files(self) -> tuple[LocalFile, ...]:
-        """The media items that are local files, in order."""
-        return tuple(item for item in self.media if isinstance(item, LocalFile))
 
     def body(self, uploaded: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Return the JSON body of the write.
@@ -214,7 +213,7 @@ def _check_platforms(platforms: object) -> tuple[str, ...]:
     seen: dict[str, int] = {}
     for index, platform in enumerate(platforms):
         param = f"platforms[{index}]"
-        if type(platform) is not str and not isinstance(platform, str):
+        if not isinstance(platform, str):
             msg = f"must be a platform id string, not {_type_name(platform)}"
             raise ValidationError(msg, param=param)
         if not _PLATFORM_ID.fullmatch(platform):
@@ -472,11 +471,11 @@ def validate_write(
     # Encoding the body is the last check: text UTF-8 cannot hold, or an
     # option value JSON cannot, must fail here, not once the write is under way.
     encoded: bytes | None = None
+    local_files = tuple([item for item in media if isinstance(item, LocalFile)]) if media else ()
     if not media and not checked_options and alt_text is None and text is not None:
         with contextlib.suppress(UnicodeEncodeError):  # the general encoding names the field
             encoded = _text_only_body(checked_platforms, text)
     if encoded is None:
-        local_files = [item for item in media if isinstance(item, LocalFile)]
         body = _write_body(
             checked_platforms,
             text,
@@ -499,6 +498,7 @@ def validate_write(
         options=checked_options,
         idempotency_key=checked_key,
         encoded_body=encoded,
+        local_files=local_files,
     )
 
 
