@@ -16,6 +16,7 @@ from typing import Any, TypeAlias, Union
 import attrs
 
 from ._errors import ValidationError
+from ._instances import from_fields
 
 __all__ = ["CommentResult", "Content", "Media", "MediaInput", "PlatformResult", "WriteResult"]
 
@@ -108,9 +109,8 @@ class CommentResult:
 
 # The two result classes keep their fields in an instance dict (``slots=False``):
 # the decoder builds them with `_new_platform_result` and `_new_write_result`,
-# which set that dict in one step, where a frozen slotted class needs a call
-# per field. They are made for every write, on the path whose cost the
-# benchmarks measure; frozen and keyword-only all the same.
+# in one step (see ``_instances``). They are made for every write, on the path
+# whose cost the benchmarks measure; frozen and keyword-only all the same.
 @attrs.frozen(kw_only=True, slots=False)
 class PlatformResult:
     """The outcome of a write on one platform.
@@ -214,10 +214,6 @@ class WriteResult:
         return dumps(self.to_dict())
 
 
-_new = object.__new__
-_set = object.__setattr__
-
-
 def _new_platform_result(  # noqa: PLR0917 - every field, positionally, for speed
     platform: str,
     success: bool,  # noqa: FBT001 - private, and positional for speed
@@ -230,10 +226,8 @@ def _new_platform_result(  # noqa: PLR0917 - every field, positionally, for spee
     extra: Mapping[str, Any],
 ) -> PlatformResult:
     """``PlatformResult(...)`` with every field given, for the decoder (see the class notes)."""
-    result: PlatformResult = _new(PlatformResult)
-    _set(
-        result,
-        "__dict__",
+    return from_fields(
+        PlatformResult,
         {
             "platform": platform,
             "success": success,
@@ -246,7 +240,6 @@ def _new_platform_result(  # noqa: PLR0917 - every field, positionally, for spee
             "extra": extra,
         },
     )
-    return result
 
 
 def _new_write_result(  # noqa: PLR0917 - every field, positionally, for speed
@@ -258,10 +251,8 @@ def _new_write_result(  # noqa: PLR0917 - every field, positionally, for speed
     extra: Mapping[str, Any],
 ) -> WriteResult:
     """``WriteResult(...)`` with every field given, for the decoder (see the class notes)."""
-    result: WriteResult = _new(WriteResult)
-    _set(
-        result,
-        "__dict__",
+    return from_fields(
+        WriteResult,
         {
             "results": results,
             "credits_used": credits_used,
@@ -271,4 +262,3 @@ def _new_write_result(  # noqa: PLR0917 - every field, positionally, for speed
             "extra": extra,
         },
     )
-    return result

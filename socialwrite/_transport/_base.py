@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .._errors import APIResponseValidationError
+from .._instances import from_fields
 
 __all__ = [
     "Body",
@@ -88,18 +89,14 @@ class Request:
 def _new_request(
     method: str, url: str, headers: Mapping[str, str], body: Body, timeout: Timeout
 ) -> Request:
-    """``Request(...)`` with every field given, made in one step.
+    """``Request(...)`` with every field given, made in one step (see ``_instances``).
 
-    One is made per write: this skips the per-field work of ``__init__`` and
-    sets the instance dict at once (hence ``slots=False``).
+    One is made per write; that is why ``Request`` has ``slots=False``.
     """
-    request: Request = object.__new__(Request)
-    object.__setattr__(
-        request,
-        "__dict__",
+    return from_fields(
+        Request,
         {"method": method, "url": url, "headers": headers, "body": body, "timeout": timeout},
     )
-    return request
 
 
 class ByteChunks(Protocol):
