@@ -13,6 +13,7 @@ SocialWriteError
         │   ├── PayloadTooLargeError 413
         │   └── UnsupportedMediaTypeError 415
         ├── AuthenticationError 401
+        ├── InsufficientCreditsError 402   (code "insufficient_credits"; never retried)
         ├── PermissionDeniedError 403
         ├── NotFoundError 404
         ├── ConflictError 409
@@ -40,6 +41,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "InsufficientCreditsError",
     "InternalServerError",
     "MediaUploadError",
     "NotFoundError",
@@ -263,6 +265,10 @@ class UnprocessableEntityError(APIStatusError):
     """422: well-formed but refused (e.g. ``idempotency_key_reused``, ``checksum_mismatch``)."""
 
 
+class InsufficientCreditsError(APIStatusError):
+    """402: the account is out of credits (code ``insufficient_credits``); never retried."""
+
+
 class RateLimitError(APIStatusError):
     """429: too many requests.
 
@@ -280,6 +286,7 @@ class InternalServerError(APIStatusError):
 _STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
+    402: InsufficientCreditsError,
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,

@@ -13,7 +13,6 @@ import contextlib
 import difflib
 import math
 import os
-import re
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -28,6 +27,13 @@ from ._converter import json_string as _json_string
 from ._errors import ValidationError
 from ._models import Content, Media, _to_alt_text, _to_media_tuple
 from ._options import normalize_options
+from ._protocol import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    MAX_MEDIA,
+    MAX_PLATFORMS,
+    PLATFORM_ID,
+    is_printable_ascii,
+)
 
 __all__ = [
     "MAX_MEDIA",
@@ -38,11 +44,7 @@ __all__ = [
     "validate_write",
 ]
 
-MAX_PLATFORMS = 20
-MAX_MEDIA = 10
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
-
-_PLATFORM_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+MAX_IDEMPOTENCY_KEY_LENGTH = IDEMPOTENCY_KEY_MAX_LENGTH
 _CONTENT_KEYS = ("text", "media", "alt_text")
 _CONTENT_KEY_SET = frozenset(_CONTENT_KEYS)
 
@@ -216,14 +218,14 @@ def _check_platforms(platforms: object) -> tuple[str, ...]:
         if not isinstance(platform, str):
             msg = f"must be a platform id string, not {_type_name(platform)}"
             raise ValidationError(msg, param=param)
-        if not _PLATFORM_ID.fullmatch(platform):
+        if not PLATFORM_ID.fullmatch(platform):
             hint = platform.strip().lower()
-            if hint != platform and _PLATFORM_ID.fullmatch(hint):
+            if hint != platform and PLATFORM_ID.fullmatch(hint):
                 msg = f"platform ids are lowercase: use {hint!r}, not {platform!r}"
             else:
                 msg = (
-                    f"{platform[:40]!r} is not a platform id: use lowercase letters, digits, "
-                    "'_', '.' or '-' (e.g. 'x', 'instagram')"
+                    f"{platform[:40]!r} is not a platform id: start with a lowercase letter, "
+                    "then lowercase letters, digits or '_' (e.g. 'x', 'instagram')"
                 )
             raise ValidationError(msg, param=param)
         if platform in seen:
@@ -450,7 +452,7 @@ def validate_idempotency_key(key: object) -> str | None:
     if not isinstance(key, str):
         msg = f"must be a string, not {_type_name(key)}"
         raise ValidationError(msg, param="idempotency_key")
-    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not all(" " <= ch <= "~" for ch in key):
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not is_printable_ascii(key):
         msg = f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters"
         raise ValidationError(msg, param="idempotency_key")
     return key

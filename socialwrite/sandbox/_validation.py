@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .._protocol import PLATFORM_ID
 from ._protocol import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_MEDIA, MAX_PLATFORMS, ProtocolError
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "wants_event_stream",
 ]
 
-_PLATFORM_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_PLATFORM_ID = PLATFORM_ID
 _EVENT_ID = re.compile(r"[0-9]{1,18}")
 
 
