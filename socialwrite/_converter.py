@@ -431,32 +431,3 @@ converter.register_structure_hook(Decimal, lambda obj, _: _to_decimal(obj, "numb
 def structure(obj: object, cls: type[T]) -> T:
     """Structure ``obj`` as ``cls`` with the one converter."""
     return converter.structure(obj, cls)
-
-
-# --- Per-platform options -------------------------------------------------------------
-# The typed options classes become plain dicts for the request body; a field
-# left at its default (None) is omitted so that the server applies its own.
-
-from cattrs.gen import make_dict_unstructure_fn  # noqa: E402 - kept with the hooks it serves
-
-from ._options import (  # noqa: E402 - kept with the hooks it serves
-    InstagramOptions,
-    LinkedInOptions,
-    PinterestOptions,
-    RedditOptions,
-    XOptions,
-    YouTubeOptions,
-)
-
-for _options_class in (
-    XOptions,
-    InstagramOptions,
-    LinkedInOptions,
-    YouTubeOptions,
-    PinterestOptions,
-    RedditOptions,
-):
-    converter.register_unstructure_hook(
-        _options_class,
-        make_dict_unstructure_fn(_options_class, converter, _cattrs_omit_if_default=True),
-    )

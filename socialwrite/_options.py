@@ -233,8 +233,6 @@ def normalize_options(platforms: Sequence[str], options: object) -> dict[str, di
             f"{{'instagram': {{'format': 'reels'}}}}, not {type(options).__name__}"
         )
         raise ValidationError(msg, param="options")
-    from ._converter import converter  # noqa: PLC0415 - the converter imports this module
-
     result: dict[str, dict[str, Any]] = {}
     for platform, value in options.items():
         if not isinstance(platform, str):
@@ -253,8 +251,12 @@ def normalize_options(platforms: Sequence[str], options: object) -> dict[str, di
                 use = expected.__name__ if expected is not None else "a mapping"
                 msg = f"{type(value).__name__} is not for {platform}; use {use}"
                 raise ValidationError(msg, param=f"options.{platform}")
-            unstructured: dict[str, Any] = converter.unstructure(value)
-            result[platform] = unstructured
+            # A field left at its default (None) is omitted: the server applies its own.
+            result[platform] = {
+                field.name: getattr(value, field.name)
+                for field in attrs.fields(type(value))
+                if getattr(value, field.name) is not None
+            }
         elif isinstance(value, Mapping):
             result[platform] = _check_mapping(platform, value)
         else:

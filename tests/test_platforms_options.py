@@ -8,7 +8,6 @@ from typing import Any
 import attrs
 import pytest
 
-from socialwrite._converter import converter
 from socialwrite._errors import ValidationError
 from socialwrite._options import (
     InstagramOptions,
@@ -82,7 +81,9 @@ def test_unset_fields_are_left_out() -> None:
     assert normalize_options(["instagram"], {"instagram": InstagramOptions(format="feed")}) == {
         "instagram": {"format": "feed"}
     }
-    assert converter.unstructure(YouTubeOptions(privacy="private")) == {"privacy": "private"}
+    assert normalize_options(["youtube"], {"youtube": YouTubeOptions(privacy="private")}) == {
+        "youtube": {"privacy": "private"}
+    }
 
 
 def test_classes_are_frozen_and_keyword_only() -> None:
