@@ -8,20 +8,22 @@ call site), never a silent coercion (``"false"`` is not ``True``).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from cattrs.preconf.json import make_converter
 
+from ._errors import APIStatusError, status_error_class
+from ._json import dumps, encode_body, format_datetime, json_string, loads
 from ._models import (
     CommentResult,
     PlatformResult,
     WriteResult,
-    _new_platform_result,
-    _new_write_result,
+    new_platform_result,
+    new_write_result,
+    platform_result_dict,
 )
 
 __all__ = [
@@ -29,12 +31,11 @@ __all__ = [
     "converter",
     "dumps",
     "encode_body",
+    "error_from_body",
     "json_string",
     "loads",
     "parse_datetime",
     "structure",
-    "unstructure_platform_result",
-    "unstructure_write_result",
 ]
 
 T = TypeVar("T")
@@ -45,99 +46,6 @@ class ResponseShapeError(ValueError):
 
 
 converter = make_converter()
-
-
-# One decoder for every answer: ``json.loads`` with an argument builds a new
-# decoder object per call, on the hot path of every event.
-_DECODER = json.JSONDecoder(parse_float=Decimal)
-
-
-# Set by JSONDecoder.__init__ (the C scanner when there is one); not in its stubs.
-_scan_once: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once")  # noqa: B009
-
-
-def loads(data: bytes | str) -> Any:
-    """Decode JSON with every non-integer number as an exact ``Decimal``.
-
-    Raises:
-        ValueError: not JSON, or bytes that are not UTF-8.
-    """
-    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
-    # The decoder's scanner reads one value; what ``decode`` adds around it
-    # (whitespace, an error for anything after the value) is done here in
-    # the common case: a value from the first character to the last.
-    try:
-        value, end = _scan_once(text, 0)
-    except StopIteration:
-        value, end = None, -1
-    if end == len(text):
-        return value
-    return _DECODER.decode(text)
-
-
-class _Encoder(json.JSONEncoder):
-    def default(self, o: Any) -> Any:
-        if isinstance(o, Decimal):
-            # float's repr is the shortest text that round-trips, so Decimal("0.015")
-            # is written as 0.015: exact for every amount with up to 15 digits.
-            return float(o)
-        if isinstance(o, datetime):
-            return format_datetime(o)
-        return super().default(o)
-
-
-# One encoder for every body, for the same reason as the one decoder (an
-# encoder keeps no state between calls).
-_ENCODER = _Encoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def dumps(obj: Any) -> str:
-    """Encode to compact JSON, writing ``Decimal`` as a JSON number."""
-    return _ENCODER.encode(obj)
-
-
-# A request body is strict JSON: NaN and infinities are refused, not written
-# as the non-standard ``NaN``. Its C encoder is made once (``JSONEncoder``
-# makes one per call) and keeps no circular-reference memo, which would be
-# shared by every thread: a body is checked where it is built (``_validate``),
-# where a structure that refers to itself fails with ``RecursionError``.
-_STRICT_ENCODER = _Encoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-_c_make_encoder: Callable[..., Callable[[Any, int], list[str]]] | None = getattr(
-    json.encoder, "c_make_encoder", None
-)
-_c_encoder = (
-    None
-    if _c_make_encoder is None
-    else _c_make_encoder(
-        None,
-        _STRICT_ENCODER.default,
-        json.encoder.encode_basestring,
-        None,
-        ":",
-        ",",
-        False,  # sort_keys
-        False,  # skipkeys
-        False,  # allow_nan
-    )
-)
-
-
-json_string: Callable[[str], str] = json.encoder.encode_basestring
-"""A string as a JSON string literal, non-ASCII characters kept (as ``encode_body`` writes it)."""
-
-
-def encode_body(obj: Any) -> bytes:
-    """Encode a request body as compact, strict JSON in UTF-8.
-
-    Raises:
-        TypeError: a value JSON cannot hold.
-        ValueError: a number that is not finite.
-        RecursionError: a structure that refers to itself (or is nested too deeply).
-        UnicodeEncodeError: text with a lone surrogate, which UTF-8 cannot hold.
-    """
-    if _c_encoder is None:  # pragma: no cover - CPython has the C encoder
-        return _STRICT_ENCODER.encode(obj).encode()
-    return "".join(_c_encoder(obj, 0)).encode()
 
 
 def parse_datetime(value: object, field: str = "published_at") -> datetime:
@@ -160,12 +68,6 @@ def parse_datetime(value: object, field: str = "published_at") -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed
-
-
-def format_datetime(value: datetime) -> str:
-    """Format an aware ``datetime`` as RFC 3339, with ``Z`` for UTC."""
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _expect_mapping(obj: object, what: str) -> Mapping[str, Any]:
@@ -218,18 +120,6 @@ def structure_comment_result(obj: object, what: str) -> CommentResult:
     )
 
 
-def unstructure_comment_result(result: CommentResult) -> dict[str, Any]:
-    """Encode the outcome of a first comment (``error_code`` only when set)."""
-    out: dict[str, Any] = {
-        "success": result.success,
-        "comment_id": result.comment_id,
-        "error": result.error,
-    }
-    if result.error_code is not None:
-        out["error_code"] = result.error_code
-    return out
-
-
 def structure_platform_result(obj: object, what: str = "result") -> PlatformResult:
     """Decode one platform's result, keeping unknown fields in ``extra``."""
     result = _common_platform_result(obj)
@@ -274,7 +164,7 @@ def _common_platform_result(obj: object) -> PlatformResult | None:
             return None
         if published_at.tzinfo is None:
             published_at = published_at.replace(tzinfo=timezone.utc)
-    return _new_platform_result(
+    return new_platform_result(
         platform,
         success,
         post_id,
@@ -385,44 +275,13 @@ def structure_write_result(
         if _WRITE_RESULT_FIELDS.issuperset(data)
         else {k: v for k, v in data.items() if k not in _WRITE_RESULT_FIELDS}
     )
-    return _new_write_result(tuple(results), credits_used, idempotency_key, request_id, 0, extra)
-
-
-def unstructure_platform_result(result: PlatformResult) -> dict[str, Any]:
-    """Encode one result in the protocol's shape (optional fields only when set)."""
-    out: dict[str, Any] = {
-        "platform": result.platform,
-        "success": result.success,
-        "post_id": result.post_id,
-        "url": result.url,
-        "error": result.error,
-    }
-    if result.error_code is not None:
-        out["error_code"] = result.error_code
-    if result.published_at is not None:
-        out["published_at"] = format_datetime(result.published_at)
-    if result.first_comment is not None:
-        out["first_comment"] = unstructure_comment_result(result.first_comment)
-    for key, value in result.extra.items():
-        out.setdefault(key, value)
-    return out
-
-
-def unstructure_write_result(result: WriteResult) -> dict[str, Any]:
-    """Encode the aggregate in exactly the protocol's JSON shape."""
-    out: dict[str, Any] = {
-        "results": [unstructure_platform_result(r) for r in result.results],
-        "credits_used": result.credits_used,
-    }
-    for key, value in result.extra.items():
-        out.setdefault(key, value)
-    return out
+    return new_write_result(tuple(results), credits_used, idempotency_key, request_id, 0, extra)
 
 
 converter.register_structure_hook(PlatformResult, lambda obj, _: structure_platform_result(obj))
 converter.register_structure_hook(WriteResult, lambda obj, _: structure_write_result(obj))
-converter.register_unstructure_hook(PlatformResult, unstructure_platform_result)
-converter.register_unstructure_hook(WriteResult, unstructure_write_result)
+converter.register_unstructure_hook(PlatformResult, platform_result_dict)
+converter.register_unstructure_hook(WriteResult, WriteResult.to_dict)
 converter.register_structure_hook(datetime, lambda obj, _: parse_datetime(obj, "timestamp"))
 converter.register_unstructure_hook(datetime, format_datetime)
 converter.register_structure_hook(Decimal, lambda obj, _: _to_decimal(obj, "number"))
@@ -431,3 +290,56 @@ converter.register_structure_hook(Decimal, lambda obj, _: _to_decimal(obj, "numb
 def structure(obj: object, cls: type[T]) -> T:
     """Structure ``obj`` as ``cls`` with the one converter."""
     return converter.structure(obj, cls)
+
+
+# -- error answers ---------------------------------------------------------------------
+
+
+def error_from_body(
+    status: int,
+    raw: bytes,
+    *,
+    request_id: str | None,
+    retry_after: float | None,
+    method: str,
+    url: str,
+) -> APIStatusError:
+    """Build the typed error of an error answer, from its status and body.
+
+    The body's ``error`` object gives the message, type, code and param; a
+    body that is not JSON (a proxy's HTML page) still gives its status's
+    class, with the start of the body as the message.
+    """
+    error: dict[str, Any] = {}
+    body: dict[str, Any] | None = None
+    try:
+        decoded = loads(raw) if raw else None
+    except ValueError:
+        decoded = None
+    if isinstance(decoded, dict):
+        body = decoded
+        inner = decoded.get("error")
+        if isinstance(inner, dict):
+            error = inner
+    message = error.get("message")
+    if not isinstance(message, str) or not message:
+        snippet = raw[:200].decode("utf-8", "replace").strip()
+        message = f"HTTP {status}" + (f": {snippet}" if snippet else "")
+
+    def text(name: str) -> str | None:
+        value = error.get(name)
+        return value if isinstance(value, str) else None
+
+    cls = status_error_class(status)
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "type": text("type"),
+        "code": text("code"),
+        "param": text("param"),
+        "request_id": request_id,
+        "body": body,
+        "retry_after": retry_after,
+        "method": method,
+        "url": url,
+    }
+    return cls(message, **kwargs)

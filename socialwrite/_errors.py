@@ -52,7 +52,6 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "ValidationError",
-    "error_from_body",
     "status_error_class",
 ]
 
@@ -302,55 +301,3 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     if status_code >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status_code, APIStatusError)
-
-
-def error_from_body(
-    status: int,
-    raw: bytes,
-    *,
-    request_id: str | None,
-    retry_after: float | None,
-    method: str,
-    url: str,
-) -> APIStatusError:
-    """Build the typed error of an error answer, from its status and body.
-
-    The body's ``error`` object gives the message, type, code and param; a
-    body that is not JSON (a proxy's HTML page) still gives its status's
-    class, with the start of the body as the message.
-    """
-    from ._converter import loads  # noqa: PLC0415 - _converter imports this module
-
-    error: dict[str, Any] = {}
-    body: dict[str, Any] | None = None
-    try:
-        decoded = loads(raw) if raw else None
-    except ValueError:
-        decoded = None
-    if isinstance(decoded, dict):
-        body = decoded
-        inner = decoded.get("error")
-        if isinstance(inner, dict):
-            error = inner
-    message = error.get("message")
-    if not isinstance(message, str) or not message:
-        snippet = raw[:200].decode("utf-8", "replace").strip()
-        message = f"HTTP {status}" + (f": {snippet}" if snippet else "")
-
-    def text(name: str) -> str | None:
-        value = error.get(name)
-        return value if isinstance(value, str) else None
-
-    cls = status_error_class(status)
-    kwargs: dict[str, Any] = {
-        "status_code": status,
-        "type": text("type"),
-        "code": text("code"),
-        "param": text("param"),
-        "request_id": request_id,
-        "body": body,
-        "retry_after": retry_after,
-        "method": method,
-        "url": url,
-    }
-    return cls(message, **kwargs)

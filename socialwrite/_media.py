@@ -44,6 +44,7 @@ import anyio.from_thread
 import anyio.to_thread
 import attrs
 
+from ._converter import error_from_body
 from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -52,7 +53,6 @@ from ._errors import (
     MediaUploadError,
     RateLimitError,
     ValidationError,
-    error_from_body,
 )
 from ._retry import RetryDecision, RetryPolicy, parse_retry_after
 from ._transport import Request, Response

@@ -1,8 +1,9 @@
 """The public data classes: what a write sends (``Content``, ``Media``) and gets back.
 
-Every class is a frozen, keyword-only attrs class. Converting to and from the
-wire format is the job of the one converter in ``_converter.py``; nothing here
-parses JSON.
+Every class is a frozen, keyword-only attrs class. Decoding what the server
+sent is the job of the one converter in ``_converter.py``; nothing here parses
+JSON. The results know their own JSON shape (``WriteResult.to_dict`` and
+``to_json``), which is the protocol's answer.
 """
 
 from __future__ import annotations
@@ -17,8 +18,19 @@ import attrs
 
 from ._errors import ValidationError
 from ._instances import from_fields
+from ._json import dumps, format_datetime
 
-__all__ = ["CommentResult", "Content", "Media", "MediaInput", "PlatformResult", "WriteResult"]
+__all__ = [
+    "CommentResult",
+    "Content",
+    "Media",
+    "MediaInput",
+    "PlatformResult",
+    "WriteResult",
+    "new_platform_result",
+    "new_write_result",
+    "platform_result_dict",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -108,7 +120,7 @@ class CommentResult:
 
 
 # The two result classes keep their fields in an instance dict (``slots=False``):
-# the decoder builds them with `_new_platform_result` and `_new_write_result`,
+# the decoder builds them with `new_platform_result` and `new_write_result`,
 # in one step (see ``_instances``). They are made for every write, on the path
 # whose cost the benchmarks measure; frozen and keyword-only all the same.
 @attrs.frozen(kw_only=True, slots=False)
@@ -203,18 +215,20 @@ class WriteResult:
         ISO 8601 string, so ``json.dumps(result.to_dict(), default=str)`` or
         ``to_json()`` gives the wire format.
         """
-        from ._converter import unstructure_write_result  # noqa: PLC0415 - import cycle
-
-        return unstructure_write_result(self)
+        out: dict[str, Any] = {
+            "results": [platform_result_dict(r) for r in self.results],
+            "credits_used": self.credits_used,
+        }
+        for key, value in self.extra.items():
+            out.setdefault(key, value)
+        return out
 
     def to_json(self) -> str:
         """Return exactly the protocol's JSON answer: ``{"results": [...], "credits_used": N}``."""
-        from ._converter import dumps  # noqa: PLC0415 - import cycle
-
         return dumps(self.to_dict())
 
 
-def _new_platform_result(  # noqa: PLR0917 - every field, positionally, for speed
+def new_platform_result(  # noqa: PLR0917 - every field, positionally, for speed
     platform: str,
     success: bool,  # noqa: FBT001 - private, and positional for speed
     post_id: str | None,
@@ -242,7 +256,7 @@ def _new_platform_result(  # noqa: PLR0917 - every field, positionally, for spee
     )
 
 
-def _new_write_result(  # noqa: PLR0917 - every field, positionally, for speed
+def new_write_result(  # noqa: PLR0917 - every field, positionally, for speed
     results: tuple[PlatformResult, ...],
     credits_used: Decimal,
     idempotency_key: str | None,
@@ -262,3 +276,38 @@ def _new_write_result(  # noqa: PLR0917 - every field, positionally, for speed
             "extra": extra,
         },
     )
+
+
+# -- the protocol's JSON shape of the results -------------------------------------------
+
+
+def _comment_result_dict(result: CommentResult) -> dict[str, Any]:
+    """Encode the outcome of a first comment (``error_code`` only when set)."""
+    out: dict[str, Any] = {
+        "success": result.success,
+        "comment_id": result.comment_id,
+        "error": result.error,
+    }
+    if result.error_code is not None:
+        out["error_code"] = result.error_code
+    return out
+
+
+def platform_result_dict(result: PlatformResult) -> dict[str, Any]:
+    """Encode one result in the protocol's shape (optional fields only when set)."""
+    out: dict[str, Any] = {
+        "platform": result.platform,
+        "success": result.success,
+        "post_id": result.post_id,
+        "url": result.url,
+        "error": result.error,
+    }
+    if result.error_code is not None:
+        out["error_code"] = result.error_code
+    if result.published_at is not None:
+        out["published_at"] = format_datetime(result.published_at)
+    if result.first_comment is not None:
+        out["first_comment"] = _comment_result_dict(result.first_comment)
+    for key, value in result.extra.items():
+        out.setdefault(key, value)
+    return out

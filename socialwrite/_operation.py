@@ -44,6 +44,7 @@ from ._converter import (
     ResponseShapeError,
     dumps,
     encode_body,
+    error_from_body,
     loads,
     structure_platform_result,
     structure_write_result,
@@ -54,7 +55,6 @@ from ._errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
-    error_from_body,
 )
 from ._logging import logger, redact_url
 from ._models import PlatformResult, WriteResult

@@ -24,7 +24,7 @@ from socialwrite._converter import (
     structure_platform_result,
     structure_write_result,
 )
-from socialwrite._models import _new_platform_result, _new_write_result
+from socialwrite._models import new_platform_result, new_write_result
 
 SEED_ANSWER = """{"results": [
    {"platform": "x", "success": true, "post_id": "1234567890",
@@ -283,7 +283,7 @@ def test_the_decoders_builders_make_what_the_constructors_make() -> None:
         "first_comment": None,
         "extra": {"new": 1},
     }
-    built = _new_platform_result(*fields.values())
+    built = new_platform_result(*fields.values())
     assert built == PlatformResult(**fields)
     assert vars(built) == fields
     assert list(fields) == [f.name for f in attrs.fields(PlatformResult)]
@@ -295,7 +295,7 @@ def test_the_decoders_builders_make_what_the_constructors_make() -> None:
         "retries": 2,
         "extra": {},
     }
-    whole = _new_write_result(*totals.values())
+    whole = new_write_result(*totals.values())
     assert whole == WriteResult(**totals)
     assert vars(whole) == totals
     assert list(totals) == [f.name for f in attrs.fields(WriteResult)]
