@@ -84,7 +84,7 @@ async def _sdk_case(base_url: str, api_key: str, path: str, concurrency: int) ->
     from socialwrite import AsyncClient
     from socialwrite._media import upload_all
     from socialwrite._retry import RetryPolicy
-    from socialwrite._validate import LocalFile
+    from socialwrite._request import LocalFile
 
     files = tuple(
         LocalFile(source=p, path=p, size=Path(p).stat().st_size)  # noqa: ASYNC240

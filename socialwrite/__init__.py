@@ -39,7 +39,7 @@ from ._errors import (
     ValidationError,
 )
 from ._models import CommentResult, Content, Media, PlatformResult, WriteResult
-from ._operation import WriteOperation, WriteStream
+from ._stream import WriteOperation, WriteStream
 from ._options import (
     InstagramOptions,
     LinkedInOptions,

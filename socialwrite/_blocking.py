@@ -27,7 +27,7 @@ from ._errors import ValidationError
 
 if TYPE_CHECKING:
     from ._models import Content, WriteResult
-    from ._operation import WriteOperation
+    from ._stream import WriteOperation
     from ._transport import Timeout, Transport
     from .platforms import PlatformPreview
 

@@ -10,18 +10,17 @@ decoding.
 from __future__ import annotations
 
 import os
-import platform as _platform
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import sniffio
-
 from ._errors import ValidationError
-from ._operation import WriteOperation
+from ._requester import Requester
 from ._retry import RetryPolicy
-from ._transport import Timeout, Transport, default_transport, origin_of
+from ._run import WriteRun, stream_timeout
+from ._stream import WriteOperation
+from ._transport import Timeout, Transport
 from ._validate import validate_platforms, validate_write
 from .platforms import PlatformPreview, preview
 
@@ -34,20 +33,6 @@ __all__ = ["API_KEY_ENV", "BASE_URL_ENV", "AsyncClient"]
 
 API_KEY_ENV = "SOCIALWRITE_API_KEY"
 BASE_URL_ENV = "SOCIALWRITE_BASE_URL"
-
-_sdk_version: str | None = None
-
-
-def _version() -> str:
-    global _sdk_version  # noqa: PLW0603 - computed once, on first use
-    if _sdk_version is None:
-        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
-
-        try:
-            _sdk_version = version("socialwrite")
-        except PackageNotFoundError:
-            _sdk_version = "0+unknown"
-    return _sdk_version
 
 
 def _check_base_url(base_url: str) -> str:
@@ -164,7 +149,6 @@ class AsyncClient:
         if session is not None and transport is not None:
             msg = "give a session or a transport, not both"
             raise ValidationError(msg, param="session")
-        self._api_key = key
         self.base_url: str = _check_base_url(url)
         self.timeout: Timeout = check_timeout(timeout)
         self.retry_policy: RetryPolicy = RetryPolicy(
@@ -173,22 +157,10 @@ class AsyncClient:
         self.upload_concurrency: int = _check_positive_int(
             upload_concurrency, "upload_concurrency", 1
         )
-        self._api_origin = origin_of(self.base_url)
-        self._base_prefix = self.base_url + "/"
-        self._session = session
-        self._transport: Transport | None = transport
-        self._owns_transport = transport is None
-        self._backend: str | None = None
-        # What sniffio's thread-local says under that backend (asyncio: nothing).
-        self._thread_local_name: str | None = ""
-        self._closed = False
-        self._user_agent: str | None = None
-        # The headers every request carries, built once the transport is known:
-        # with the key for the API's origin, without it for any other.
-        self._api_headers: dict[str, str] = {}
-        # A write's timeout and the one its request is sent with (see _operation).
-        self._write_timeout: tuple[Timeout | None, Timeout] = (None, self.timeout)
-        self._other_headers: dict[str, str] = {}
+        self._requester = Requester(key, self.base_url, session=session, transport=transport)
+        # The timeout a streamed write is sent with, for the last timeout seen:
+        # a client's writes almost always share one.
+        self._stream_timeouts: tuple[Timeout | None, Timeout] = (None, self.timeout)
         # Media URLs of files this client uploaded, by sha256 and size: a later
         # write of the same bytes uploads nothing.
         self.media_cache: dict[tuple[str, int], str] = {}
@@ -210,10 +182,7 @@ class AsyncClient:
 
     async def aclose(self) -> None:
         """Close the connections the client opened. A shared session or transport stays open."""
-        self._closed = True
-        transport, self._transport = self._transport, None
-        if transport is not None and self._owns_transport:
-            await transport.aclose()
+        await self._requester.aclose()
 
     @property
     def max_retries(self) -> int:
@@ -223,78 +192,7 @@ class AsyncClient:
     @property
     def is_closed(self) -> bool:
         """True once ``aclose()`` was called."""
-        return self._closed
-
-    # -- internals used by the operation ---------------------------------------------
-
-    def _get_transport(self) -> Transport:
-        """Return the transport, creating the default one for the running loop once."""
-        transport = self._transport
-        # The common case, cheaply: the client still runs in the kind of loop it
-        # was made in. trio names itself in sniffio's thread-local; asyncio
-        # leaves it unset (this is only ever called from inside a running loop).
-        if transport is not None and sniffio.thread_local.name == self._thread_local_name:
-            return transport
-        backend = sniffio.current_async_library()
-        if self._backend is None:
-            self._backend = backend
-            self._thread_local_name = None if backend == "asyncio" else backend
-        elif backend != self._backend:
-            msg = (
-                f"this client was first used under {self._backend} and cannot be used "
-                f"under {backend}; make one client per event loop"
-            )
-            raise RuntimeError(msg)
-        if self._closed:
-            msg = "this client is closed; create a new AsyncClient"
-            raise RuntimeError(msg)
-        if self._transport is None:
-            if self._session is not None:
-                if backend != "asyncio":
-                    msg = "an aiohttp session only works on asyncio; under trio, do not pass one"
-                    raise RuntimeError(msg)
-                from ._transport._aiohttp import AiohttpTransport  # noqa: PLC0415
-
-                self._transport = AiohttpTransport(self._session)
-            else:
-                self._transport = default_transport(backend)
-        return self._transport
-
-    def _url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
-
-    def _is_api_origin(self, url: str) -> bool:
-        return origin_of(url) == self._api_origin
-
-    def _headers(self, url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Headers for a request to ``url``: the key only ever goes to the API's origin."""
-        if self._user_agent is None:
-            transport = self._get_transport()
-            self._user_agent = (
-                f"socialwrite-python/{_version()} Python/{_platform.python_version()} "
-                f"{transport.user_agent}"
-            )
-            self._other_headers = {"User-Agent": self._user_agent}
-            self._api_headers = {
-                "User-Agent": self._user_agent,
-                "Authorization": f"Bearer {self._api_key}",
-            }
-        # A URL under the base URL (with its slash) is on the API's origin by
-        # construction; anything else is compared origin to origin.
-        if url.startswith(self._base_prefix) or self._is_api_origin(url):
-            fixed = self._api_headers
-        else:
-            fixed = self._other_headers
-        return {**fixed, **extra} if extra else dict(fixed)
-
-    def _redact(self, data: bytes) -> bytes:
-        """Remove the API key from bytes the server sent back (an echo must not leak it)."""
-        key = self._api_key.encode()
-        # find, not in: ``in`` first tries the key as an integer (see _sse.py).
-        return data.replace(key, b"[redacted]") if data.find(key) >= 0 else data
-
-    def _redact_text(self, text: str) -> str:
-        return text.replace(self._api_key, "[redacted]") if self._api_key in text else text
+        return self._requester.is_closed
 
     # -- public calls -----------------------------------------------------------------
 
@@ -361,4 +259,17 @@ class AsyncClient:
             )
         )
         call_timeout = self.timeout if timeout is None else check_timeout(timeout)
-        return WriteOperation(self, request, policy=policy, timeout=call_timeout)
+        made_for, request_timeout = self._stream_timeouts
+        if call_timeout is not made_for:
+            request_timeout = stream_timeout(call_timeout)
+            self._stream_timeouts = (call_timeout, request_timeout)
+        run = WriteRun(
+            self._requester,
+            request,
+            policy=policy,
+            timeout=call_timeout,
+            request_timeout=request_timeout,
+            media_cache=self.media_cache,
+            upload_concurrency=self.upload_concurrency,
+        )
+        return WriteOperation(run)

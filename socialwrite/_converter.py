@@ -8,14 +8,17 @@ call site), never a silent coercion (``"false"`` is not ``True``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
+import attrs
 from cattrs.preconf.json import make_converter
 
-from ._errors import APIStatusError, status_error_class
+from ._errors import APIResponseValidationError, APIStatusError, status_error_class
 from ._json import dumps, encode_body, format_datetime, json_string, loads
 from ._models import (
     CommentResult,
@@ -25,6 +28,8 @@ from ._models import (
     new_write_result,
     platform_result_dict,
 )
+from ._protocol import HEADER_REQUEST_ID, HEADER_UPLOAD_LENGTH, HEADER_UPLOAD_OFFSET, TYPE_STATUS
+from .events import PlatformStatus
 
 __all__ = [
     "ResponseShapeError",
@@ -37,6 +42,9 @@ __all__ = [
     "parse_datetime",
     "structure",
 ]
+
+if TYPE_CHECKING:
+    from ._transport import Response
 
 T = TypeVar("T")
 
@@ -343,3 +351,170 @@ def error_from_body(
         "url": url,
     }
     return cls(message, **kwargs)
+
+
+# -- upload answers ----------------------------------------------------------------------
+
+MAX_UPLOAD_ANSWER = 1024 * 1024
+"""The most bytes of an upload call's answer read: it is a small JSON object."""
+
+
+@attrs.frozen(kw_only=True)
+class UploadCreated:
+    """A create's answer: either already ``complete`` (``url`` set) or where to send the bytes."""
+
+    id: str
+    status: str
+    upload_url: str | None
+    offset: int
+    url: str | None
+
+
+def _media_url(value: object, what: str, url: str) -> str:
+    if not isinstance(value, str):
+        msg = f"the upload answer's {what} is not a string"
+        raise APIResponseValidationError(msg, method="POST", url=url)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"the upload answer's {what} is not an absolute http(s) URL"
+        raise APIResponseValidationError(msg, method="POST", url=url)
+    return value
+
+
+def _offset(value: object, size: int, what: str, method: str, url: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= size:
+        msg = f"{what} is {value!r}, not a byte offset between 0 and {size}"
+        raise APIResponseValidationError(msg, method=method, url=url)
+    return value
+
+
+def decode_upload_answer(raw: bytes, response: Response, *, method: str, url: str) -> Any:
+    """Decode the JSON of an upload call's successful answer (shape checked by the callers)."""
+    try:
+        return loads(raw)
+    except ValueError:
+        msg = f"the answer to {method} {url} is not JSON"
+        raise APIResponseValidationError(
+            msg,
+            status_code=response.status_code,
+            request_id=response.headers.get(HEADER_REQUEST_ID.lower()),
+            method=method,
+            url=url,
+        ) from None
+
+
+def decode_upload_created(data: object, size: int, *, status: int, url: str) -> UploadCreated:
+    """Decode a create's answer (``POST /v1/media/uploads``)."""
+    if not isinstance(data, dict):
+        msg = "the create answer is not a JSON object"
+        raise APIResponseValidationError(msg, status_code=status, method="POST", url=url)
+    upload_id = data.get("id")
+    state = data.get("status")
+    if not isinstance(upload_id, str) or not isinstance(state, str):
+        msg = "the create answer lacks its id or status"
+        raise APIResponseValidationError(msg, status_code=status, method="POST", url=url)
+    if state == "complete":
+        media_url = _media_url(data.get("url"), "url", url)
+        return UploadCreated(
+            id=upload_id, status=state, upload_url=None, offset=size, url=media_url
+        )
+    offset = _offset(data.get("offset", 0), size, "the create answer's offset", "POST", url)
+    if data.get("upload_url") is None:
+        msg = "the create answer has no upload_url"
+        raise APIResponseValidationError(msg, status_code=status, method="POST", url=url)
+    upload_url = _media_url(data.get("upload_url"), "upload_url", url)
+    return UploadCreated(id=upload_id, status=state, upload_url=upload_url, offset=offset, url=None)
+
+
+def decode_upload_offset(data: object, size: int, *, method: str, url: str) -> int:
+    """Decode the offset of a PUT's answer."""
+    if not isinstance(data, dict):
+        msg = f"the {method} answer is not a JSON object"
+        raise APIResponseValidationError(msg, method=method, url=url)
+    return _offset(data.get("offset"), size, f"the {method} answer's offset", method, url)
+
+
+def decode_upload_head(headers: Mapping[str, str], size: int, *, url: str) -> int:
+    """Decode where an upload stands from a HEAD's ``Upload-Offset`` and ``Upload-Length``."""
+    length = headers.get(HEADER_UPLOAD_LENGTH.lower())
+    if length is not None and length.strip() != str(size):
+        msg = f"the server holds an upload of {length} bytes, not {size}"
+        raise APIResponseValidationError(msg, method="HEAD", url=url)
+    raw = headers.get(HEADER_UPLOAD_OFFSET.lower(), "")
+    offset = int(raw) if raw.strip().isdigit() else None
+    return _offset(offset, size, "Upload-Offset", "HEAD", url)
+
+
+def upload_offset_of(error: APIStatusError, size: int, *, method: str, url: str) -> int:
+    """The offset a 409 (``offset_mismatch``, ``incomplete_upload``) says to resume from."""
+    offset = error.body.get("offset") if error.body else None
+    return _offset(offset, size, "the offset", method, url)
+
+
+def decode_upload_completed(data: object, *, url: str) -> str:
+    """Decode a complete's answer: the media URL."""
+    if not isinstance(data, dict):
+        msg = "the complete answer is not a JSON object"
+        raise APIResponseValidationError(msg, method="POST", url=url)
+    return _media_url(data.get("url"), "url", url)
+
+
+# -- streamed events ---------------------------------------------------------------------
+
+
+def _event_index(data: Mapping[str, Any], platforms: tuple[str, ...]) -> int:
+    """The ``index`` of an event, checked against the write's platforms."""
+    index = data.get("index")
+    if isinstance(index, bool) or not isinstance(index, int):
+        msg = "index must be an integer"
+        raise ResponseShapeError(msg)
+    if not 0 <= index < len(platforms):
+        msg = f"index {index} is outside the write's {len(platforms)} platforms"
+        raise ResponseShapeError(msg)
+    platform = data.get("platform", platforms[index])
+    if platform != platforms[index]:
+        msg = f"index {index} is {platforms[index]!r}, not {platform!r}"
+        raise ResponseShapeError(msg)
+    return index
+
+
+def decode_status_event(data: object, platforms: tuple[str, ...]) -> PlatformStatus:
+    """Decode a ``status`` event's data for a write to ``platforms``."""
+    if not isinstance(data, dict):
+        msg = "status data must be an object"
+        raise ResponseShapeError(msg)
+    index = _event_index(data, platforms)
+    state = data.get("state")
+    if not isinstance(state, str):
+        msg = "status.state must be a string"
+        raise ResponseShapeError(msg)
+    raw_progress = data.get("progress")
+    progress: float | None = None
+    if raw_progress is not None:
+        if isinstance(raw_progress, bool) or not isinstance(raw_progress, (int, float, Decimal)):
+            msg = "status.progress must be a number or null"
+            raise ResponseShapeError(msg)
+        progress = float(raw_progress)
+        if not math.isfinite(progress):
+            msg = "status.progress must be a finite number"
+            raise ResponseShapeError(msg)
+    return PlatformStatus(platform=platforms[index], index=index, state=state, progress=progress)
+
+
+def decode_result_event(data: object, platforms: tuple[str, ...]) -> tuple[int, PlatformResult]:
+    """Decode a ``result`` event's data: the platform's index and its result."""
+    if not isinstance(data, dict):
+        msg = "result data must be an object"
+        raise ResponseShapeError(msg)
+    index = _event_index(data, platforms)
+    return index, structure_platform_result(data, "result")
+
+
+def error_event_status(data: object) -> int:
+    """The status an ``error`` event stands for, from its ``error.type`` (else 500)."""
+    inner = data.get("error") if isinstance(data, dict) else None
+    error_type = inner.get("type") if isinstance(inner, dict) else None
+    return TYPE_STATUS.get(error_type, 500) if isinstance(error_type, str) else 500

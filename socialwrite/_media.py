@@ -32,173 +32,48 @@ Only anyio is used above the transport, so this runs on asyncio and trio.
 from __future__ import annotations
 
 import hashlib
-import json
-import mimetypes
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
 import attrs
 
-from ._converter import error_from_body
+from ._converter import (
+    MAX_UPLOAD_ANSWER,
+    UploadCreated,
+    decode_upload_answer,
+    decode_upload_completed,
+    decode_upload_created,
+    decode_upload_head,
+    decode_upload_offset,
+    upload_offset_of,
+)
 from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
-    APITimeoutError,
     MediaUploadError,
-    RateLimitError,
-    ValidationError,
 )
-from ._retry import RetryDecision, RetryPolicy, parse_retry_after
-from ._transport import Request, Response
+from ._json import encode_body
+from ._protocol import UPLOADS_PATH, complete_path
+from ._retry import RetryPolicy
+from ._sniff import content_type_for, detect_content_type
+from ._transport import Request, Response, Timeout
 from .events import Event, UploadCompleted, UploadProgress, UploadStarted
 
 if TYPE_CHECKING:
-    from ._client import AsyncClient
-    from ._validate import LocalFile
+    from ._request import LocalFile
+    from ._requester import Requester
 
-__all__ = [
-    "CHUNK_SIZE",
-    "UPLOADS_PATH",
-    "content_type_for",
-    "detect_content_type",
-    "sniff_content_type",
-    "upload_all",
-]
-
-UPLOADS_PATH = "/v1/media/uploads"
-"""Where uploads are created (``POST``) and completed (``{id}/complete``)."""
+__all__ = ["CHUNK_SIZE", "upload_all"]
 
 CHUNK_SIZE = 1024 * 1024
 """Bytes read from a file at a time, to hash it and to stream it."""
 
-# Enough to recognize every signature ``sniff_content_type`` knows.
-SNIFF_SIZE = 64
-# An upload answer is a small JSON object.
-_MAX_ANSWER = 1024 * 1024
-# A create, a HEAD and a complete are small: their gaps between reads stay short.
-_MEDIA_TYPES = ("image", "video")
-
 Emit: TypeAlias = Callable[[Event], Awaitable[None]]
-
-
-# -- content types (pure) ------------------------------------------------------------------
-
-
-def sniff_content_type(head: bytes) -> str | None:
-    r"""Recognize an image or video from its first bytes.
-
-    Knows JPEG, PNG, GIF, WebP, MP4 and QuickTime (the ISO ``ftyp`` box) and
-    WebM (EBML).
-
-    Args:
-        head: the file's first bytes (64 are enough).
-
-    Returns:
-        The MIME type, or ``None`` when the bytes are none of those.
-
-    Example:
-        >>> sniff_content_type(b"\x89PNG\r\n\x1a\n...")
-        'image/png'
-    """
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp":
-        return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm" if b"webm" in head else "video/x-matroska"
-    return None
-
-
-def _is_media_type(content_type: str) -> bool:
-    kind, slash, subtype = content_type.partition("/")
-    return bool(slash and subtype) and kind in _MEDIA_TYPES
-
-
-def content_type_for(
-    filename: str, head: bytes, *, declared: str | None = None, param: str = "content.media"
-) -> str:
-    """Decide a local file's content type, or refuse the file. Pure.
-
-    The type the caller declared wins; then the file name's (``mimetypes``);
-    then a sniff of the first bytes, for names that say nothing useful.
-
-    Args:
-        filename: the file's name or path (only its extension matters).
-        head: its first bytes (``SNIFF_SIZE`` are enough).
-        declared: the type the caller gave (``Media(content_type=...)``), if any.
-        param: the field to name in the error, e.g. ``content.media[2]``.
-
-    Returns:
-        An ``image/*`` or ``video/*`` MIME type, lowercase.
-
-    Raises:
-        ValidationError: the type is declared but not an image or a video, or
-            neither the name nor the bytes say it is one.
-
-    Example:
-        >>> content_type_for("chart.png", b"")
-        'image/png'
-    """
-    if declared is not None:
-        content_type = declared.split(";", 1)[0].strip().lower()
-        if not _is_media_type(content_type):
-            msg = f"content_type {declared!r} is not an image or video type (image/*, video/*)"
-            raise ValidationError(msg, param=param)
-        return content_type
-    guessed, _ = mimetypes.guess_type(filename, strict=False)
-    if guessed is not None and _is_media_type(guessed.lower()):
-        return guessed.lower()
-    sniffed = sniff_content_type(head)
-    if sniffed is not None:
-        return sniffed
-    name = os.path.basename(filename)
-    shown = name if len(name) <= 80 else name[:77] + "..."
-    if guessed is not None:
-        msg = (
-            f"{shown!r} is {guessed}, not an image or a video; only images and videos "
-            "can be attached"
-        )
-    else:
-        msg = (
-            f"cannot tell what {shown!r} is from its name or its first bytes; give it an "
-            "image or video extension (.jpg, .png, .gif, .webp, .mp4, .mov, .webm) or "
-            "pass Media(source=path, content_type='image/...')"
-        )
-    raise ValidationError(msg, param=param)
-
-
-def _read_head(path: str) -> bytes:
-    with open(path, "rb") as file:
-        return file.read(SNIFF_SIZE)
-
-
-async def detect_content_type(
-    path: str, *, declared: str | None = None, param: str = "content.media"
-) -> str:
-    """Read a file's first bytes (in a worker thread) and apply :func:`content_type_for`.
-
-    Raises:
-        ValidationError: the file is not an image or a video we can tell, or
-            cannot be read.
-    """
-    try:
-        head = await anyio.to_thread.run_sync(_read_head, path)
-    except OSError as exc:
-        msg = f"cannot read {os.path.basename(path)!r}: {exc.strerror or type(exc).__name__}"
-        raise ValidationError(msg, param=param) from None
-    return content_type_for(path, head, declared=declared, param=param)
 
 
 def _hash_file(path: str) -> tuple[str, int]:
@@ -302,15 +177,25 @@ class _RestartError(Exception):
         self.error = error
 
 
-@attrs.frozen(kw_only=True)
-class _Created:
-    """A create's answer."""
+class _StalledError(APIConnectionError):
+    """The server moved no further: a retry like any other, with the real cause kept.
 
-    id: str
-    status: str
-    upload_url: str | None
-    offset: int
-    url: str | None
+    ``cause`` is the 409 that said where the server stands, or ``None`` when a
+    PUT was answered but kept nothing.
+    """
+
+    def __init__(self, message: str, cause: APIStatusError | None, *, url: str) -> None:
+        super().__init__(message, method="PUT", url=url)
+        self.cause = cause
+
+
+class _OffsetMismatchError(Exception):
+    """The server is at another offset than the client thought (409 with ``offset``)."""
+
+    def __init__(self, error: APIStatusError, offset: int) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.offset = offset
 
 
 @attrs.define
@@ -321,47 +206,61 @@ class _Shared:
     url: str | None = None
 
 
+@attrs.define
+class _Resume:
+    """Where one upload stands: the server's offset, and the furthest it has been."""
+
+    offset: int
+    best: int
+    # Set when the server already said where it stands (a 409): no HEAD needed.
+    known: bool = False
+
+    def moved(self, offset: int) -> bool:
+        """Record the server's offset; True when it is further than ever before."""
+        self.offset = offset
+        if offset > self.best:
+            self.best = offset
+            return True
+        return False
+
+
 def _shown(path: str) -> str:
     return path if len(path) <= 120 else "..." + path[-117:]
 
 
-def _check_url(value: object, what: str, url: str) -> str:
-    if not isinstance(value, str):
-        msg = f"the upload answer's {what} is not a string"
-        raise APIResponseValidationError(msg, method="POST", url=url)
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = f"the upload answer's {what} is not an absolute http(s) URL"
-        raise APIResponseValidationError(msg, method="POST", url=url)
-    return value
-
-
-def _check_offset(value: object, size: int, what: str, method: str, url: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= size:
-        msg = f"{what} is {value!r}, not a byte offset between 0 and {size}"
-        raise APIResponseValidationError(msg, method=method, url=url)
-    return value
+def _safe(url: str) -> str:
+    """The URL without its query string, which may hold a storage host's token."""
+    return url.split("?", 1)[0]
 
 
 class _Uploader:
     """Uploads the local files of one write; see the module docstring."""
 
-    def __init__(self, client: AsyncClient, emit: Emit, policy: RetryPolicy) -> None:
-        self.client = client
+    def __init__(
+        self,
+        requester: Requester,
+        emit: Emit,
+        policy: RetryPolicy,
+        *,
+        timeout: Timeout,
+        media_cache: dict[tuple[str, int], str],
+        concurrency: int,
+    ) -> None:
+        self.requester = requester
         self.policy = policy
+        self.media_cache = media_cache
         self._emit_to = emit
         self.urls: dict[str, str] = {}
         self.failure: Exception | None = None
         self._failed_file: LocalFile | None = None
         self._failure_from_emit = False
         self._shared: dict[tuple[str, int], _Shared] = {}
-        self._limiter = anyio.CapacityLimiter(client.upload_concurrency)
+        self._limiter = anyio.CapacityLimiter(concurrency)
         self._cancel: anyio.CancelScope | None = None
-        timeout = client.timeout
-        self._timeout = attrs.evolve(timeout, total=None)
+        # A small call (create, HEAD, complete) is bound by the total timeout;
+        # a PUT of a large file is not, only by the gaps between reads.
+        self._timeout = timeout
+        self._put_timeout = attrs.evolve(timeout, total=None)
 
     async def emit(self, event: Event) -> None:
         try:
@@ -370,7 +269,7 @@ class _Uploader:
             raise _EmitError(exc) from exc
 
     async def run(self, files: Sequence[tuple[LocalFile, str]]) -> None:
-        """Upload every file, at most ``upload_concurrency`` at once."""
+        """Upload every file, at most ``concurrency`` at once."""
         async with anyio.create_task_group() as task_group:
             self._cancel = task_group.cancel_scope
             for file, content_type in files:
@@ -401,7 +300,7 @@ class _Uploader:
             return
         if self._failure_from_emit:
             raise error
-        reason = self.client._redact_text(str(error) or type(error).__name__)
+        reason = self.requester.redact_text(str(error) or type(error).__name__)
         msg = f"could not upload {_shown(file.path)!r}; nothing was published: {reason}"
         raise MediaUploadError(msg, source=file.source, cause=error) from error
 
@@ -411,7 +310,7 @@ class _Uploader:
         await self.emit(UploadStarted(source=file.source, size=file.size))
         sha256, size = await self._hash(file)
         key = (sha256, size)
-        url = self.client.media_cache.get(key)
+        url = self.media_cache.get(key)
         if url is not None:
             await self.emit(UploadCompleted(source=file.source, url=url, reused=True))
             return url
@@ -430,7 +329,7 @@ class _Uploader:
             shared.url = url
         finally:
             shared.done.set()
-        self.client.media_cache[key] = url
+        self.media_cache[key] = url
         await self.emit(UploadCompleted(source=file.source, url=url, reused=reused))
         return url
 
@@ -460,65 +359,63 @@ class _Uploader:
         self, file: LocalFile, content_type: str, sha256: str, size: int
     ) -> tuple[str, bool]:
         created = await self._create(file, content_type, sha256, size)
-        if created.status == "complete" and created.url is not None:
-            return created.url, True
         if created.upload_url is None:
-            msg = "the create answer has no upload_url"
-            raise APIResponseValidationError(msg, method="POST", url=self.client._url(UPLOADS_PATH))
+            assert created.url is not None  # noqa: S101 - the converter checked
+            return created.url, True
         upload_url = created.upload_url
-        offset = best = created.offset
-        # Failures in a row without progress; a resume that got further resets it.
-        attempt = 0
-        while True:
-            error: APIStatusError | None = None
-            if offset < size:
-                try:
-                    offset = await self._put(file, upload_url, offset, size)
-                except _OffsetMismatchError as mismatch:
-                    offset, error = mismatch.offset, mismatch.error
-                except (APIConnectionError, APIStatusError) as exc:
-                    if isinstance(exc, APIStatusError) and exc.status_code == 404:
-                        raise _RestartError(exc) from exc
-                    decision = self._decide(exc, attempt)
-                    await anyio.sleep(decision.delay)
-                    attempt += 1
-                    offset = await self._head(upload_url, size)
-                    if offset > best:
-                        best, attempt = offset, 0
-                    continue
-            else:
-                try:
-                    return await self._complete(created.id, size), False
-                except _OffsetMismatchError as mismatch:
-                    offset, error = mismatch.offset, mismatch.error
-            if offset > best:
-                best, attempt = offset, 0
-                continue
-            # The server moved no further: a mismatch, or a PUT that kept nothing.
-            if attempt >= self.policy.max_retries:
-                if error is not None:
-                    raise error
-                msg = f"the upload makes no progress: the server stays at byte {offset} of {size}"
-                raise APIResponseValidationError(msg, method="PUT", url=self._safe(upload_url))
-            attempt += 1
+        resume = _Resume(offset=created.offset, best=created.offset)
 
-    def _decide(self, error: APIConnectionError | APIStatusError, attempt: int) -> RetryDecision:
-        """The policy's decision after a failed call; raise ``error`` when it says stop."""
-        if isinstance(error, APIStatusError):
-            retry_after = error.retry_after if isinstance(error, RateLimitError) else None
-            decision = self.policy.decide(
-                attempt=attempt, status=error.status_code, retry_after=retry_after
+        async def step(_retries: int) -> str:
+            return await self._send_rest(file, created.id, upload_url, size, resume)
+
+        async def before_retry() -> bool:
+            # Ask the server where it stands, unless it just said so; a retry
+            # that got further than ever starts the count of retries again.
+            if resume.known:
+                resume.known = False
+                return False
+            return resume.moved(await self._head(upload_url, size))
+
+        try:
+            url = await self.requester.retrying(
+                step,
+                policy=self.policy,
+                method="PUT",
+                url=_safe(upload_url),
+                before_retry=before_retry,
             )
-        else:
-            decision = self.policy.decide(attempt=attempt, error=error)
-        if not decision.retry:
-            raise error
-        return decision
+        except _StalledError as stalled:
+            if stalled.cause is not None:
+                raise stalled.cause from None
+            raise APIResponseValidationError(
+                str(stalled), method="PUT", url=_safe(upload_url)
+            ) from None
+        return url, False
+
+    async def _send_rest(
+        self, file: LocalFile, upload_id: str, upload_url: str, size: int, resume: _Resume
+    ) -> str:
+        """PUT what the server lacks and complete; a step that moves the server on repeats."""
+        while True:
+            try:
+                if resume.offset < size:
+                    offset = await self._put(file, upload_url, resume.offset, size)
+                else:
+                    return await self._complete(upload_id, size)
+                cause = None
+            except _OffsetMismatchError as mismatch:
+                offset, cause = mismatch.offset, mismatch.error
+            if not resume.moved(offset):
+                resume.known = True
+                msg = f"the upload makes no progress: the server stays at byte {offset} of {size}"
+                raise _StalledError(msg, cause, url=_safe(upload_url))
 
     # -- the protocol's calls ----------------------------------------------------------------
 
-    async def _create(self, file: LocalFile, content_type: str, sha256: str, size: int) -> _Created:
-        url = self.client._url(UPLOADS_PATH)
+    async def _create(
+        self, file: LocalFile, content_type: str, sha256: str, size: int
+    ) -> UploadCreated:
+        url = self.requester.url(UPLOADS_PATH)
         fields = {
             "filename": os.path.basename(file.path),
             "content_type": content_type,
@@ -526,33 +423,7 @@ class _Uploader:
             "sha256": sha256,
         }
         response, data = await self._call("POST", url, fields)
-        status = response.status_code
-        if not isinstance(data, dict):
-            msg = "the create answer is not a JSON object"
-            raise APIResponseValidationError(msg, status_code=status, method="POST", url=url)
-        upload_id = data.get("id")
-        state = data.get("status")
-        if not isinstance(upload_id, str) or not isinstance(state, str):
-            msg = "the create answer lacks its id or status"
-            raise APIResponseValidationError(msg, status_code=status, method="POST", url=url)
-        if state == "complete":
-            return _Created(
-                id=upload_id,
-                status=state,
-                upload_url=None,
-                offset=size,
-                url=_check_url(data.get("url"), "url", url),
-            )
-        offset = _check_offset(
-            data.get("offset", 0), size, "the create answer's offset", "POST", url
-        )
-        return _Created(
-            id=upload_id,
-            status=state,
-            upload_url=_check_url(data.get("upload_url"), "upload_url", url),
-            offset=offset,
-            url=None,
-        )
+        return decode_upload_created(data, size, status=response.status_code, url=url)
 
     async def _head(self, upload_url: str, size: int) -> int:
         try:
@@ -561,16 +432,10 @@ class _Uploader:
             if exc.status_code == 404:
                 raise _RestartError(exc) from exc
             raise
-        length = response.headers.get("upload-length")
-        if length is not None and length.strip() != str(size):
-            msg = f"the server holds an upload of {length} bytes, not {size}"
-            raise APIResponseValidationError(msg, method="HEAD", url=self._safe(upload_url))
-        raw = response.headers.get("upload-offset", "")
-        offset = int(raw) if raw.strip().isdigit() else None
-        return _check_offset(offset, size, "Upload-Offset", "HEAD", self._safe(upload_url))
+        return decode_upload_head(response.headers, size, url=_safe(upload_url))
 
     async def _complete(self, upload_id: str, size: int) -> str:
-        url = self.client._url(f"{UPLOADS_PATH}/{upload_id}/complete")
+        url = self.requester.url(complete_path(upload_id))
         try:
             _, data = await self._call("POST", url, None)
         except APIStatusError as exc:
@@ -579,18 +444,10 @@ class _Uploader:
             ):
                 raise _RestartError(exc) from exc
             if exc.status_code == 409 and exc.code == "incomplete_upload":
-                offset = exc.body.get("offset") if exc.body else None
-                checked = _check_offset(offset, size, "the offset", "POST", url)
-                raise _OffsetMismatchError(exc, checked) from exc
+                offset = upload_offset_of(exc, size, method="POST", url=url)
+                raise _OffsetMismatchError(exc, offset) from exc
             raise
-        if not isinstance(data, dict):
-            msg = "the complete answer is not a JSON object"
-            raise APIResponseValidationError(msg, method="POST", url=url)
-        return _check_url(data.get("url"), "url", url)
-
-    def _safe(self, url: str) -> str:
-        """The URL without its query string, which may hold a storage host's token."""
-        return url.split("?", 1)[0]
+        return decode_upload_completed(data, url=url)
 
     async def _call(
         self, method: str, url: str, fields: Mapping[str, Any] | None
@@ -600,73 +457,50 @@ class _Uploader:
         Returns:
             The answer (already closed) and its decoded JSON body (``None`` for HEAD).
         """
-        attempt = 0
-        while True:
-            try:
-                return await self._call_once(method, url, fields)
-            except (APIConnectionError, APIStatusError) as exc:
-                decision = self._decide(exc, attempt)
-            await anyio.sleep(decision.delay)
-            attempt += 1
+
+        async def attempt(_retries: int) -> tuple[Response, Any]:
+            return await self._call_once(method, url, fields)
+
+        return await self.requester.retrying(
+            attempt, policy=self.policy, method=method, url=_safe(url)
+        )
 
     async def _call_once(
         self, method: str, url: str, fields: Mapping[str, Any] | None
     ) -> tuple[Response, Any]:
-        client = self.client
+        requester = self.requester
         extra = {"Accept": "application/json"}
         body: bytes | None = None
         if fields is not None:
-            body = json.dumps(fields).encode()
+            body = encode_body(fields)
             extra["Content-Type"] = "application/json"
         request = Request(
             method=method,
             url=url,
-            headers=client._headers(url, extra),
+            headers=requester.headers(url, extra),
             body=body,
-            timeout=client.timeout,
+            timeout=self._timeout,
         )
-        total = client.timeout.total
-        with anyio.move_on_after(total if total is not None else float("inf")) as scope:
-            response = await client._get_transport().send(request)
+        with requester.within_total(self._timeout.total, method, _safe(url)):
+            response = await requester.transport().send(request)
             try:
-                raw = b"" if method == "HEAD" else await response.aread(_MAX_ANSWER)
+                return response, await self._answer(response, method, url)
             finally:
                 with anyio.CancelScope(shield=True):
                     await response.aclose()
-        if scope.cancelled_caught:
-            msg = f"timed out after {total} s: {method} {self._safe(url)}"
-            raise APITimeoutError(msg, method=method, url=self._safe(url))
-        return response, self._decode(response, raw, method, url)
 
-    def _decode(self, response: Response, raw: bytes, method: str, url: str) -> Any:
-        status = response.status_code
-        raw = self.client._redact(raw)
-        if status >= 300:
-            raise error_from_body(
-                status,
-                raw,
-                request_id=response.headers.get("x-request-id"),
-                retry_after=parse_retry_after(response.headers.get("retry-after")),
-                method=method,
-                url=self._safe(url),
-            )
+    async def _answer(self, response: Response, method: str, url: str) -> Any:
+        """The decoded JSON of a small call's answer (``None`` for HEAD), or its error."""
+        if response.status_code >= 300:
+            raise await self.requester.read_error(response, method=method, url=_safe(url))
         if method == "HEAD":
             return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            msg = f"the answer to {method} {self._safe(url)} is not JSON"
-            raise APIResponseValidationError(
-                msg,
-                status_code=status,
-                request_id=response.headers.get("x-request-id"),
-                method=method,
-                url=self._safe(url),
-            ) from None
+        raw = self.requester.redact(await response.aread(MAX_UPLOAD_ANSWER))
+        return decode_upload_answer(raw, response, method=method, url=_safe(url))
 
     async def _put(self, file: LocalFile, upload_url: str, offset: int, size: int) -> int:
         """Send the file from ``offset`` to its end in one streamed PUT; return the new offset."""
-        client = self.client
+        requester = self.requester
         source = file.source
 
         async def on_sent(sent: int) -> None:
@@ -676,7 +510,7 @@ class _Uploader:
         body = _FileBody(handle, offset=offset, size=size, on_sent=on_sent)
         try:
             handle.seek(offset)
-            headers = client._headers(
+            headers = requester.headers(
                 upload_url,
                 {
                     "Content-Type": "application/octet-stream",
@@ -686,38 +520,31 @@ class _Uploader:
                 },
             )
             request = Request(
-                method="PUT", url=upload_url, headers=headers, body=body, timeout=self._timeout
+                method="PUT", url=upload_url, headers=headers, body=body, timeout=self._put_timeout
             )
             try:
-                response = await client._get_transport().send(request)
+                response = await requester.transport().send(request)
             except APIConnectionError:
                 self._raise_body_error(body)
                 raise
             try:
-                raw = await response.aread(_MAX_ANSWER)
+                data = await self._answer(response, "PUT", upload_url)
+            except APIStatusError as exc:
+                self._raise_body_error(body)
+                if exc.status_code == 404:
+                    raise _RestartError(exc) from exc
+                if exc.status_code == 409 and exc.code == "offset_mismatch":
+                    mismatch = upload_offset_of(exc, size, method="PUT", url=_safe(upload_url))
+                    raise _OffsetMismatchError(exc, mismatch) from exc
+                raise
             finally:
                 with anyio.CancelScope(shield=True):
                     await response.aclose()
             self._raise_body_error(body)
-            try:
-                data = self._decode(response, raw, "PUT", upload_url)
-            except APIStatusError as exc:
-                if exc.status_code == 409 and exc.code == "offset_mismatch":
-                    mismatch = exc.body.get("offset") if exc.body else None
-                    checked = _check_offset(
-                        mismatch, size, "the offset", "PUT", self._safe(upload_url)
-                    )
-                    raise _OffsetMismatchError(exc, checked) from exc
-                raise
         finally:
             body.closed = True
             handle.close()
-        if not isinstance(data, dict):
-            msg = "the PUT answer is not a JSON object"
-            raise APIResponseValidationError(msg, method="PUT", url=self._safe(upload_url))
-        return _check_offset(
-            data.get("offset"), size, "the PUT answer's offset", "PUT", self._safe(upload_url)
-        )
+        return decode_upload_offset(data, size, method="PUT", url=_safe(upload_url))
 
     def _raise_body_error(self, body: _FileBody) -> None:
         error = body.error
@@ -729,36 +556,35 @@ class _Uploader:
             raise error
 
 
-class _OffsetMismatchError(Exception):
-    """The server is at another offset than the client thought (409 with ``offset``)."""
-
-    def __init__(self, error: APIStatusError, offset: int) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.offset = offset
-
-
 # -- the entry point --------------------------------------------------------------------------
 
 
 async def upload_all(
-    client: AsyncClient,
+    requester: Requester,
     files: Sequence[LocalFile],
     emit: Emit,
     policy: RetryPolicy,
+    *,
+    timeout: Timeout,  # noqa: ASYNC109 - the write's timeout settings, not a deadline
+    media_cache: dict[tuple[str, int], str],
+    concurrency: int,
 ) -> dict[str, str]:
     """Upload a write's local files, concurrently, and return their media URLs.
 
     Every file's content type is checked first, before any request. The same
-    path given twice is uploaded once; content the client or the server
+    path given twice is uploaded once; content this client or the server
     already holds is not sent again.
 
     Args:
-        client: the client whose transport, headers and ``media_cache`` to use.
+        requester: sends the requests (headers, the key for the API's origin only).
         files: the write's local files, in order (``WriteRequest.local_files``).
         emit: receives ``UploadStarted``, ``UploadProgress`` and
             ``UploadCompleted`` events.
         policy: the write's retry policy, for the small calls and the resumes.
+        timeout: the write's timeout (a PUT is not bound by its ``total``).
+        media_cache: media URLs of content uploaded before, by ``(sha256, size)``;
+            read and filled in.
+        concurrency: how many files upload at once.
 
     Returns:
         The media URL of each file, keyed by ``LocalFile.path``.
@@ -787,7 +613,14 @@ async def upload_all(
         checked.append((file, content_type))
     if not checked:
         return {}
-    uploader = _Uploader(client, emit, policy)
+    uploader = _Uploader(
+        requester,
+        emit,
+        policy,
+        timeout=timeout,
+        media_cache=media_cache,
+        concurrency=concurrency,
+    )
     await uploader.run(checked)
     uploader.raise_failure()
     return {file.path: uploader.urls[file.path] for file in files}

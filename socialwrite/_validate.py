@@ -1,4 +1,4 @@
-"""Input checks for a write: pure, and all done before any upload or network call.
+"""Input checks for a write, all done before any upload or network call.
 
 Every problem is a ``ValidationError`` whose ``param`` names the field in the
 protocol's notation (``platforms[2]``, ``content.media[0]``, ``options.x``) and
@@ -20,11 +20,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-import attrs
-
-from ._converter import encode_body
-from ._converter import json_string as _json_string
 from ._errors import ValidationError
+from ._json import encode_body
 from ._models import Content, Media, _to_alt_text, _to_media_tuple
 from ._options import normalize_options
 from ._protocol import (
@@ -34,141 +31,19 @@ from ._protocol import (
     PLATFORM_ID,
     is_printable_ascii,
 )
+from ._request import PLACEHOLDER_URL, LocalFile, WriteRequest, text_only_body, write_body
 
 __all__ = [
-    "MAX_MEDIA",
-    "MAX_PLATFORMS",
-    "LocalFile",
-    "WriteRequest",
+    "validate_content",
     "validate_idempotency_key",
+    "validate_options",
+    "validate_platforms",
     "validate_write",
 ]
 
 MAX_IDEMPOTENCY_KEY_LENGTH = IDEMPOTENCY_KEY_MAX_LENGTH
 _CONTENT_KEYS = ("text", "media", "alt_text")
 _CONTENT_KEY_SET = frozenset(_CONTENT_KEYS)
-
-
-@attrs.frozen(kw_only=True)
-class LocalFile:
-    """A local media file that must be uploaded before the write.
-
-    Attributes:
-        source: the path as the caller gave it (events report it back as is).
-        path: the path as a string, for opening.
-        size: its size in bytes when checked.
-        content_type: the MIME type the caller gave, if any.
-    """
-
-    source: str | os.PathLike[str]
-    path: str
-    size: int
-    content_type: str | None = None
-
-
-class WriteRequest:
-    """A checked write, ready to upload and send (made by `validate_write`, never changed).
-
-    A plain class rather than an attrs one: one is made per write, on the
-    path whose cost the benchmarks measure.
-
-    Attributes:
-        platforms: the platform ids, in request order.
-        text: the post's text, or ``None``.
-        media: each item an absolute URL or a ``LocalFile`` to upload.
-        alt_text: one text for all media, one per item, or ``None``.
-        options: the JSON-ready options, keyed by platform.
-        idempotency_key: the caller's key, or ``None`` for a fresh one.
-        encoded_body: the JSON body, encoded, when no local file has to be
-            uploaded first (with local files it is encoded once their URLs are known).
-        local_files: the media items that are local files, in order.
-    """
-
-    __slots__ = (
-        "alt_text",
-        "encoded_body",
-        "idempotency_key",
-        "local_files",
-        "media",
-        "options",
-        "platforms",
-        "text",
-    )
-
-    def __init__(
-        self,
-        *,
-        platforms: tuple[str, ...],
-        text: str | None,
-        media: tuple[str | LocalFile, ...],
-        alt_text: str | tuple[str, ...] | None,
-        options: Mapping[str, Mapping[str, Any]],
-        idempotency_key: str | None,
-        encoded_body: bytes | None = None,
-        local_files: tuple[LocalFile, ...] = (),
-    ) -> None:
-        self.platforms = platforms
-        self.text = text
-        self.media = media
-        self.alt_text = alt_text
-        self.options = options
-        self.idempotency_key = idempotency_key
-        self.encoded_body = encoded_body
-        self.local_files = local_files
-
-    def __repr__(self) -> str:
-        return (
-            f"WriteRequest(platforms={self.platforms!r}, text={self.text!r}, "
-            f"media={self.media!r}, alt_text={self.alt_text!r}, options={self.options!r}, "
-            f"idempotency_key={self.idempotency_key!r})"
-        )
-
-    def body(self, uploaded: Mapping[str, str] | None = None) -> dict[str, Any]:
-        """Return the JSON body of the write.
-
-        Args:
-            uploaded: the media URL of each local file, keyed by ``LocalFile.path``.
-        """
-        return _write_body(
-            self.platforms,
-            self.text,
-            self.media,
-            self.alt_text,
-            options=self.options,
-            uploaded=uploaded,
-        )
-
-
-def _write_body(
-    platforms: tuple[str, ...],
-    text: str | None,
-    media: tuple[str | LocalFile, ...],
-    alt_text: str | tuple[str, ...] | None,
-    *,
-    options: Mapping[str, Mapping[str, Any]],
-    uploaded: Mapping[str, str] | None,
-) -> dict[str, Any]:
-    """The JSON body of a write (see ``WriteRequest.body``)."""
-    content: dict[str, Any] = {}
-    if text is not None:
-        content["text"] = text
-    if media:
-        urls: list[str] = []
-        for item in media:
-            if isinstance(item, LocalFile):
-                if uploaded is None or item.path not in uploaded:
-                    msg = f"local file {item.path!r} has not been uploaded"
-                    raise ValueError(msg)
-                urls.append(uploaded[item.path])
-            else:
-                urls.append(item)
-        content["media"] = urls
-    if alt_text is not None:
-        content["alt_text"] = alt_text if isinstance(alt_text, str) else list(alt_text)
-    body: dict[str, Any] = {"platforms": list(platforms), "content": content}
-    if options:
-        body["options"] = {k: dict(v) for k, v in options.items()}
-    return body
 
 
 def _type_name(value: object) -> str:
@@ -319,7 +194,7 @@ def _check_local_file(
     if info.st_size == 0:
         msg = f"{shown!r} is empty"
         raise ValidationError(msg, param=param)
-    from ._media import SNIFF_SIZE, content_type_for  # noqa: PLC0415 - writes with files only
+    from ._sniff import SNIFF_SIZE, content_type_for  # noqa: PLC0415 - writes with files only
 
     try:
         with open(path, "rb") as file:
@@ -476,15 +351,15 @@ def validate_write(
     local_files = tuple([item for item in media if isinstance(item, LocalFile)]) if media else ()
     if not media and not checked_options and alt_text is None and text is not None:
         with contextlib.suppress(UnicodeEncodeError):  # the general encoding names the field
-            encoded = _text_only_body(checked_platforms, text)
+            encoded = text_only_body(checked_platforms, text)
     if encoded is None:
-        body = _write_body(
+        body = write_body(
             checked_platforms,
             text,
             media,
             alt_text,
             options=checked_options,
-            uploaded={item.path: _PLACEHOLDER_URL for item in local_files},
+            uploaded={item.path: PLACEHOLDER_URL for item in local_files},
         )
         try:
             encoded = encode_body(body)
@@ -504,27 +379,6 @@ def validate_write(
     )
 
 
-def _text_only_body(platforms: tuple[str, ...], text: str) -> bytes:
-    """The encoded body of a write of text alone: what ``encode_body`` gives, built directly.
-
-    The commonest write, made without building the body's dicts first.
-    Platform ids need no escaping (``validate_platforms`` allows only
-    ``[a-z0-9_.-]``); the text is escaped by ``json``'s own string encoder.
-
-    Raises:
-        UnicodeEncodeError: the text has a lone surrogate.
-    """
-    return (
-        '{"platforms":["'
-        + '","'.join(platforms)
-        + '"],"content":{"text":'
-        + _json_string(text)
-        + "}}"
-    ).encode()
-
-
-# Stands for a local file's media URL while the body is checked before its upload.
-_PLACEHOLDER_URL = "https://upload.invalid/media"
 # Deeper than any body a write needs; deeper still, or a cycle, is refused.
 _MAX_DEPTH = 32
 
@@ -538,7 +392,9 @@ def _unencodable(body: Mapping[str, Any], exc: BaseException) -> ValidationError
     return ValidationError(message, param=param)
 
 
-def _find_unencodable(value: object, path: str, within: set[int]) -> tuple[str, str] | None:
+def _find_unencodable(  # noqa: C901 - one branch per kind of JSON value
+    value: object, path: str, within: set[int]
+) -> tuple[str, str] | None:
     """The first place in ``value`` that a strict JSON body in UTF-8 cannot hold.
 
     ``within``: the ids of the containers ``value`` is inside of, to find one inside itself.

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-import socialwrite._client
+import socialwrite._requester
 from socialwrite._transport import Transport, default_transport
 
 # httpx2, the trio transport's library, needs Python 3.11 or later.
@@ -36,5 +36,5 @@ def anyio_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     """
     backend, transport = request.param
     if backend == "asyncio" and transport == "httpx2":
-        monkeypatch.setattr(socialwrite._client, "default_transport", _trio_transport_everywhere)
+        monkeypatch.setattr(socialwrite._requester, "default_transport", _trio_transport_everywhere)
     return str(backend)

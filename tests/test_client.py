@@ -326,7 +326,7 @@ def test_bad_settings(kwargs: dict[str, Any], param: str) -> None:
 def test_constructible_without_a_running_loop() -> None:
     """A client can be built in synchronous code; nothing is opened yet."""
     client = AsyncClient(KEY, base_url="https://api.example.com")
-    assert client._transport is None
+    assert not client._requester.has_transport
     assert not client.is_closed
 
 
@@ -429,7 +429,7 @@ async def test_the_key_goes_only_to_the_api_origin(url: str, authorized: bool) -
     """Authorization is added for the API's own origin and for no look-alike."""
     transport = MockTransport(lambda request: json_answer(SEED_ANSWER))
     async with make_client(transport) as client:
-        headers = client._headers(url)
+        headers = client._requester.headers(url)
     assert ("Authorization" in headers) is authorized
 
 

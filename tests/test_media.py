@@ -18,12 +18,15 @@ from socialwrite._errors import (
     MediaUploadError,
     ValidationError,
 )
-from socialwrite._media import CHUNK_SIZE, content_type_for, sniff_content_type, upload_all
+from socialwrite._media import CHUNK_SIZE
+from socialwrite._request import LocalFile
 from socialwrite._retry import RetryPolicy
+from socialwrite._sniff import content_type_for, sniff_content_type
 from socialwrite._transport import Request
 from socialwrite._transport._mock import MockResponse, MockTransport
-from socialwrite._validate import LocalFile
 from socialwrite.events import Event, UploadCompleted, UploadProgress, UploadStarted
+
+from ._uploads import upload_with
 
 API = "https://api.example.com"
 STORAGE = "https://storage.example.net"
@@ -257,7 +260,7 @@ async def test_progress_counts_chunks_the_transport_took(
 
     server.on_chunk = on_chunk
     async with client_factory() as client:
-        urls = await upload_all(client, (file,), emit, FAST)
+        urls = await upload_with(client, (file,), emit, FAST)
     assert urls == {file.path: f"{API}/m/med_1"}
     assert seen_at_chunk == [0, CHUNK_SIZE, 2 * CHUNK_SIZE, 3 * CHUNK_SIZE]
     assert events[0] == UploadStarted(source=file.source, size=size)
@@ -278,7 +281,7 @@ async def test_requests_carry_the_protocol_headers(
     """Create is JSON with the file's fields; the PUT has Content-Length and Content-Range."""
     file = make_file(media_dir, "chart.png", 5000)
     async with client_factory() as client:
-        await upload_all(client, (file,), emit, FAST)
+        await upload_with(client, (file,), emit, FAST)
     create, put, complete = server.requests
     assert isinstance(create.body, bytes)
     assert json.loads(create.body) == {
@@ -304,7 +307,7 @@ async def test_no_authorization_to_another_origin(
     server = FakeServer(upload_origin=STORAGE)
     file = make_file(media_dir, "a.png", 10)
     async with AsyncClient(KEY, base_url=API, transport=server.transport) as client:
-        await upload_all(client, (file,), emit, FAST)
+        await upload_with(client, (file,), emit, FAST)
     create, put, complete = server.requests
     assert put.url.startswith(STORAGE)
     assert "Authorization" not in put.headers
@@ -326,7 +329,7 @@ async def test_create_is_retried_on_503_and_429(
     ]
     file = make_file(media_dir, "a.png", 10)
     async with client_factory() as client:
-        urls = await upload_all(client, (file,), emit, FAST)
+        urls = await upload_with(client, (file,), emit, FAST)
     assert urls[file.path] == f"{API}/m/med_1"
     assert [r.method for r in server.requests] == ["POST", "POST", "POST", "PUT", "POST"]
 
@@ -344,7 +347,7 @@ async def test_create_refused_is_a_media_upload_error(
     file = make_file(media_dir, "a.png", 10)
     async with client_factory() as client:
         with pytest.raises(MediaUploadError) as caught:
-            await upload_all(client, (file,), emit, FAST)
+            await upload_with(client, (file,), emit, FAST)
     assert caught.value.source == file.path
     assert isinstance(caught.value.cause, BadRequestError)
     assert caught.value.__cause__ is caught.value.cause
@@ -365,7 +368,7 @@ async def test_malformed_put_answer_fails(
     file = make_file(media_dir, "a.png", 10)
     async with client_factory() as client:
         with pytest.raises(MediaUploadError) as caught:
-            await upload_all(client, (file,), emit, FAST)
+            await upload_with(client, (file,), emit, FAST)
     assert isinstance(caught.value.cause, APIResponseValidationError)
     assert all(response.closed for response in server.transport.responses)
 
@@ -384,7 +387,7 @@ async def test_put_that_keeps_nothing_gives_up(
     file = make_file(media_dir, "a.png", 10)
     async with client_factory() as client:
         with pytest.raises(MediaUploadError) as caught:
-            await upload_all(client, (file,), emit, FAST)
+            await upload_with(client, (file,), emit, FAST)
     assert isinstance(caught.value.cause, APIResponseValidationError)
     assert [r.method for r in server.requests].count("PUT") == FAST.max_retries + 1
 
@@ -405,7 +408,7 @@ async def test_the_event_sinks_own_error_is_raised_as_is(
     file = make_file(media_dir, "a.png", 2 * CHUNK_SIZE)
     async with client_factory() as client:
         with pytest.raises(SinkError):
-            await upload_all(client, (file,), failing, FAST)
+            await upload_with(client, (file,), failing, FAST)
 
 
 @pytest.mark.anyio
@@ -420,14 +423,14 @@ async def test_local_problems_send_nothing(
     text = make_file(media_dir, "notes.txt", 10, head=b"plain text")
     async with client_factory() as client:
         with pytest.raises(ValidationError) as caught:
-            await upload_all(client, (good, text), emit, FAST)
+            await upload_with(client, (good, text), emit, FAST)
         assert caught.value.param == "content.media[1]"
         declared = LocalFile(source=good.path, path=good.path, size=10, content_type="text/csv")
         with pytest.raises(ValidationError):
-            await upload_all(client, (declared,), emit, FAST)
+            await upload_with(client, (declared,), emit, FAST)
         os.remove(good.path)
         with pytest.raises(ValidationError) as caught:
-            await upload_all(client, (good,), emit, FAST)
+            await upload_with(client, (good,), emit, FAST)
         assert caught.value.param == "content.media[0]"
     assert server.requests == []
 
@@ -444,7 +447,7 @@ async def test_a_file_that_changed_since_validation_fails(
     _rewrite(file.path, PNG + b"longer than before")
     async with client_factory() as client:
         with pytest.raises(MediaUploadError) as caught:
-            await upload_all(client, (file,), emit, FAST)
+            await upload_with(client, (file,), emit, FAST)
     assert "changed" in str(caught.value)
     assert server.requests == []
 
@@ -469,7 +472,7 @@ async def test_a_retryable_put_status_resumes_from_head(
 
     server.put_answer = first_put_fails
     async with client_factory() as client:
-        urls = await upload_all(client, (file,), emit, FAST)
+        urls = await upload_with(client, (file,), emit, FAST)
     assert urls[file.path] == f"{API}/m/med_1"
     assert [r.method for r in server.requests] == ["POST", "PUT", "HEAD", "PUT", "POST"]
     second_put = server.requests[3]
@@ -501,7 +504,7 @@ async def test_an_offset_mismatch_sends_from_the_servers_offset(
 
     server.put_answer = server_was_ahead
     async with client_factory() as client:
-        await upload_all(client, (file,), emit, FAST)
+        await upload_with(client, (file,), emit, FAST)
     assert [r.method for r in server.requests] == ["POST", "PUT", "PUT", "POST"]
     assert server.requests[2].headers["Content-Range"] == f"bytes 1200-{size - 1}/{size}"
     assert bytes(server.files["med_1"]) == data

@@ -16,9 +16,9 @@ import pytest
 
 from socialwrite import AsyncClient
 from socialwrite._errors import APIConnectionError, MediaUploadError, UnprocessableEntityError
-from socialwrite._media import CHUNK_SIZE, upload_all
+from socialwrite._media import CHUNK_SIZE
+from socialwrite._request import LocalFile
 from socialwrite._retry import RetryPolicy
-from socialwrite._validate import LocalFile
 from socialwrite.events import (
     Event,
     PlatformResult,
@@ -30,6 +30,8 @@ from socialwrite.events import (
 from socialwrite.sandbox import Sandbox, SandboxConfig
 from socialwrite.sandbox._uploads import UploadStore, uploads_of
 from socialwrite.sandbox._uploads_config import UploadConfig
+
+from ._uploads import upload_with
 
 pytestmark = [
     pytest.mark.anyio,
@@ -110,7 +112,7 @@ async def test_one_streamed_put_then_the_media_url_serves_the_bytes(
     file = make_file(tmp_path, "chart.png", 3 * CHUNK_SIZE + 7)
     recorder = Recorder()
     async with _client(sandbox) as client:
-        urls = await upload_all(client, (file,), recorder, FAST)
+        urls = await upload_with(client, (file,), recorder, FAST)
     media = await _fetch(urls[file.path])
     assert media.status_code == 200
     assert media.headers["content-type"] == "image/png"
@@ -136,7 +138,7 @@ async def test_a_dropped_put_resumes_from_the_servers_offset(
     file = make_file(tmp_path, "a.png", 4 * CHUNK_SIZE + 11)
     recorder = Recorder()
     async with _client(sandbox) as client:
-        urls = await upload_all(client, (file,), recorder, FAST)
+        urls = await upload_with(client, (file,), recorder, FAST)
     assert (await _fetch(urls[file.path])).content == _content(file)
     stats = _store(sandbox).stats()
     assert [(put.start, put.end) for put in stats.puts] == [
@@ -160,7 +162,7 @@ async def test_drops_without_progress_give_up_after_max_retries(
     file = make_file(tmp_path, "a.png", 2 * CHUNK_SIZE)
     async with _client(sandbox) as client:
         with pytest.raises(MediaUploadError) as caught:
-            await upload_all(client, (file,), Recorder(), FAST)
+            await upload_with(client, (file,), Recorder(), FAST)
     assert isinstance(caught.value.cause, APIConnectionError)
     assert caught.value.source == file.path
     stats = _store(sandbox).stats()
@@ -176,7 +178,7 @@ async def test_a_checksum_mismatch_starts_again_once(
     sandbox = start_sandbox(corrupt_uploads=1)
     file = make_file(tmp_path, "a.png", CHUNK_SIZE + 5)
     async with _client(sandbox) as client:
-        urls = await upload_all(client, (file,), Recorder(), FAST)
+        urls = await upload_with(client, (file,), Recorder(), FAST)
     assert (await _fetch(urls[file.path])).content == _content(file)
     stats = _store(sandbox).stats()
     assert stats.checksum_mismatches == 1
@@ -192,7 +194,7 @@ async def test_a_second_checksum_mismatch_fails(
     file = make_file(tmp_path, "a.png", 1000)
     async with _client(sandbox) as client:
         with pytest.raises(MediaUploadError) as caught:
-            await upload_all(client, (file,), Recorder(), FAST)
+            await upload_with(client, (file,), Recorder(), FAST)
     cause = caught.value.cause
     assert isinstance(cause, UnprocessableEntityError)
     assert cause.code == "checksum_mismatch"
@@ -207,7 +209,7 @@ async def test_a_foreign_upload_url_never_gets_the_api_key(
     sandbox = start_sandbox(foreign_origin=True, drop_put_after=CHUNK_SIZE)
     file = make_file(tmp_path, "a.png", 3 * CHUNK_SIZE)
     async with _client(sandbox) as client:
-        urls = await upload_all(client, (file,), Recorder(), FAST)
+        urls = await upload_with(client, (file,), Recorder(), FAST)
     assert (await _fetch(urls[file.path])).content == _content(file)
     stats = _store(sandbox).stats()
     assert [put.storage_origin for put in stats.puts] == [True, True]
@@ -227,7 +229,7 @@ async def test_the_same_content_is_uploaded_once(
     copy = LocalFile(source=copy_path, path=str(copy_path), size=file.size)
     recorder = Recorder()
     async with _client(sandbox) as client:
-        urls = await upload_all(client, (file, copy, file), recorder, FAST)
+        urls = await upload_with(client, (file, copy, file), recorder, FAST)
     assert urls[file.path] == urls[copy.path]
     stats = _store(sandbox).stats()
     assert (stats.creates, stats.put_requests, stats.complete_requests) == (1, 1, 1)
@@ -243,10 +245,10 @@ async def test_the_client_cache_and_the_server_skip_known_bytes(
     sandbox = start_sandbox()
     file = make_file(tmp_path, "a.png", 5000)
     async with _client(sandbox) as client:
-        first = await upload_all(client, (file,), Recorder(), FAST)
+        first = await upload_with(client, (file,), Recorder(), FAST)
         before = _store(sandbox).stats()
         cached = Recorder()
-        second = await upload_all(client, (file,), cached, FAST)
+        second = await upload_with(client, (file,), cached, FAST)
         assert _store(sandbox).stats().creates == before.creates
     assert second == first
     assert cached.of(UploadCompleted) == [
@@ -255,7 +257,7 @@ async def test_the_client_cache_and_the_server_skip_known_bytes(
     assert cached.of(UploadProgress) == []
     async with _client(sandbox) as fresh:
         deduped = Recorder()
-        third = await upload_all(fresh, (file,), deduped, FAST)
+        third = await upload_with(fresh, (file,), deduped, FAST)
     assert third == first
     stats = _store(sandbox).stats()
     assert (stats.creates, stats.put_requests) == (2, 1)
@@ -269,7 +271,7 @@ async def test_uploads_run_at_most_upload_concurrency_at_once(
     sandbox = start_sandbox(put_delay=0.3)
     files = tuple(make_file(tmp_path, f"{index}.png", 20_000) for index in range(8))
     async with _client(sandbox, upload_concurrency=4) as client:
-        urls = await upload_all(client, files, Recorder(), FAST)
+        urls = await upload_with(client, files, Recorder(), FAST)
     assert len(set(urls.values())) == 8
     stats = _store(sandbox).stats()
     assert stats.put_requests == 8
@@ -296,7 +298,7 @@ async def test_cancelling_mid_upload_closes_files_and_connections(
     async with _client(sandbox) as client:
         with anyio.CancelScope() as scope:
             async with anyio.create_task_group() as task_group:
-                task_group.start_soon(upload_all, client, files, Recorder(), FAST)
+                task_group.start_soon(upload_with, client, files, Recorder(), FAST)
                 # The server runs on its own thread: its counters can only be polled.
                 while store.stats().puts_in_flight < len(files):  # noqa: ASYNC110
                     await anyio.sleep(0.01)

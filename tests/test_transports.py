@@ -26,7 +26,7 @@ import socialwrite
 import socialwrite.transports
 from socialwrite import APIConnectionError, APIResponseValidationError, APITimeoutError
 from socialwrite._transport import default_transport
-from socialwrite._transport._base import _new_request
+from socialwrite._transport._base import new_request
 from socialwrite.transports import (
     AiohttpTransport,
     Httpx2Transport,
@@ -567,7 +567,7 @@ def test_the_quick_request_builder_makes_what_the_constructor_makes() -> None:
         "body": b"{}",
         "timeout": Timeout(connect=1.0, read=2.0),
     }
-    built = _new_request(*fields.values())
+    built = new_request(*fields.values())
     assert built == Request(**fields)
     assert vars(built) == fields
     assert list(fields) == [f.name for f in attrs.fields(Request)]

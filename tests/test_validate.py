@@ -13,13 +13,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from socialwrite import AsyncClient, Client, Content, Media, ValidationError
-from socialwrite._converter import encode_body
+from socialwrite._json import encode_body
+from socialwrite._request import LocalFile, write_body
 from socialwrite._transport._mock import MockResponse, MockTransport
 from socialwrite._validate import (
     _VALID_PLATFORM_LISTS,
     _VALID_PLATFORM_LISTS_MAX,
-    LocalFile,
-    _write_body,
     validate_platforms,
     validate_write,
 )
@@ -464,7 +463,7 @@ def test_a_text_only_body_is_what_the_general_encoding_gives(
     """The short path for text alone writes the same bytes as encoding the body's dicts."""
     assume(text.strip())
     request = validate_write(platforms=platforms, content={"text": text})
-    general = encode_body(_write_body(tuple(platforms), text, (), None, options={}, uploaded=None))
+    general = encode_body(write_body(tuple(platforms), text, (), None, options={}, uploaded=None))
     assert request.encoded_body == general
     assert json.loads(general) == {"platforms": platforms, "content": {"text": text}}
 

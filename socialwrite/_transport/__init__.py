@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from ._base import Body, Request, Response, Timeout, Transport, origin_of
+from ._base import Body, Request, Response, Timeout, Transport, new_request, origin_of
 
-__all__ = ["Body", "Request", "Response", "Timeout", "Transport", "default_transport", "origin_of"]
+__all__ = [
+    "Body",
+    "Request",
+    "Response",
+    "Timeout",
+    "Transport",
+    "default_transport",
+    "new_request",
+    "origin_of",
+]
 
 
 def default_transport(backend: str) -> Transport:

@@ -25,6 +25,7 @@ __all__ = [
     "Response",
     "Timeout",
     "Transport",
+    "new_request",
     "origin_of",
     "read_limited",
 ]
@@ -86,7 +87,7 @@ class Request:
     timeout: Timeout = attrs.field(factory=Timeout)
 
 
-def _new_request(
+def new_request(
     method: str, url: str, headers: Mapping[str, str], body: Body, timeout: Timeout
 ) -> Request:
     """``Request(...)`` with every field given, made in one step (see ``_instances``).

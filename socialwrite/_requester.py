@@ -1,0 +1,312 @@
+"""The requester: the one way the SDK talks HTTP.
+
+It owns what every request has in common, so that nothing above it does:
+
+* the transport, made on first use for the running event loop (aiohttp under
+  asyncio, httpx2 under trio) and closed with the client;
+* headers and authentication: the ``Authorization`` header is added for the
+  API's own origin only, never for another (a storage host's ``upload_url``);
+* redaction: bytes and text that came from the server pass through
+  ``redact`` / ``redact_text`` before they reach an error or a log line, so an
+  echoed API key goes no further;
+* error answers: ``read_error`` reads a bounded body and decodes it (in the
+  converter) into the typed ``APIStatusError``;
+* the total deadline of an attempt (``within_total``);
+* the ONE retry loop (``retrying``): the write and every upload call use it.
+  Its hook ``before_retry`` lets a caller move its state forward between
+  attempts (the stream's ``Last-Event-ID`` is kept by the attempt itself; an
+  upload asks the server where to resume) and say whether the last attempt
+  made progress, which starts the count of retries again.
+
+The operation and the media pipeline receive a requester, never the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform as _platform
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
+
+import anyio
+import sniffio
+
+from ._converter import error_from_body
+from ._errors import APIConnectionError, APIStatusError, APITimeoutError
+from ._logging import logger, redact_url
+from ._protocol import HEADER_REQUEST_ID, HEADER_RETRY_AFTER
+from ._retry import RetryPolicy, parse_retry_after
+from ._transport import Response, Transport, default_transport, origin_of
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["MAX_ERROR_BODY", "Requester", "sdk_version"]
+
+T = TypeVar("T")
+
+MAX_ERROR_BODY = 1024 * 1024
+"""The most bytes of an error answer read: an error body is small."""
+
+_REDACTED = "[redacted]"
+
+_sdk_version: str | None = None
+
+
+def sdk_version() -> str:
+    """The installed version of socialwrite (read from package metadata once)."""
+    global _sdk_version  # noqa: PLW0603 - computed once, on first use
+    if _sdk_version is None:
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            _sdk_version = version("socialwrite")
+        except PackageNotFoundError:
+            _sdk_version = "0+unknown"
+    return _sdk_version
+
+
+class Requester:
+    """Sends the SDK's requests: transport, headers, redaction, errors, retries.
+
+    Args:
+        api_key: the API key; it leaves this object only inside the
+            ``Authorization`` header of a request to the API's origin.
+        base_url: the checked service root (no trailing slash).
+        session: an ``aiohttp.ClientSession`` to use (asyncio only); never closed here.
+        transport: a transport to use; never closed here.
+    """
+
+    __slots__ = (
+        "_api_headers",
+        "_api_key",
+        "_api_origin",
+        "_backend",
+        "_base_prefix",
+        "_closed",
+        "_other_headers",
+        "_owns_transport",
+        "_session",
+        "_thread_local_name",
+        "_transport",
+        "base_url",
+    )
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        self._api_key = api_key
+        self.base_url = base_url
+        self._api_origin = origin_of(base_url)
+        self._base_prefix = base_url + "/"
+        self._session = session
+        self._transport = transport
+        self._owns_transport = transport is None
+        self._backend: str | None = None
+        # What sniffio's thread-local says under that backend (asyncio: nothing).
+        self._thread_local_name: str | None = ""
+        self._closed = False
+        # The headers every request carries, built once the transport is known:
+        # with the key for the API's origin, without it for any other.
+        self._api_headers: dict[str, str] = {}
+        self._other_headers: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"Requester(base_url={self.base_url!r}, api_key=<hidden>)"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def is_closed(self) -> bool:
+        """True once ``aclose()`` was called."""
+        return self._closed
+
+    @property
+    def has_transport(self) -> bool:
+        """True once a transport exists (made on first use, or given)."""
+        return self._transport is not None
+
+    async def aclose(self) -> None:
+        """Close the transport this requester made; a given one stays open."""
+        self._closed = True
+        transport, self._transport = self._transport, None
+        if transport is not None and self._owns_transport:
+            await transport.aclose()
+
+    def transport(self) -> Transport:
+        """Return the transport, creating the default one for the running loop once."""
+        transport = self._transport
+        # The common case, cheaply: still in the kind of loop it was first used
+        # in. trio names itself in sniffio's thread-local; asyncio leaves it
+        # unset (this is only ever called from inside a running loop).
+        if transport is not None and sniffio.thread_local.name == self._thread_local_name:
+            return transport
+        backend = sniffio.current_async_library()
+        if self._backend is None:
+            self._backend = backend
+            self._thread_local_name = None if backend == "asyncio" else backend
+        elif backend != self._backend:
+            msg = (
+                f"this client was first used under {self._backend} and cannot be used "
+                f"under {backend}; make one client per event loop"
+            )
+            raise RuntimeError(msg)
+        if self._closed:
+            msg = "this client is closed; create a new AsyncClient"
+            raise RuntimeError(msg)
+        if self._transport is None:
+            if self._session is not None:
+                if backend != "asyncio":
+                    msg = "an aiohttp session only works on asyncio; under trio, do not pass one"
+                    raise RuntimeError(msg)
+                from ._transport._aiohttp import AiohttpTransport  # noqa: PLC0415
+
+                self._transport = AiohttpTransport(self._session)
+            else:
+                self._transport = default_transport(backend)
+        return self._transport
+
+    # -- what every request carries ----------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """The absolute URL of a protocol path (``/v1/...``) under the base URL."""
+        return f"{self.base_url}{path}"
+
+    def headers(self, url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Headers for a request to ``url``: the key only ever goes to the API's origin."""
+        if not self._api_headers:
+            user_agent = (
+                f"socialwrite-python/{sdk_version()} Python/{_platform.python_version()} "
+                f"{self.transport().user_agent}"
+            )
+            self._other_headers = {"User-Agent": user_agent}
+            self._api_headers = {
+                "User-Agent": user_agent,
+                "Authorization": f"Bearer {self._api_key}",
+            }
+        # A URL under the base URL (with its slash) is on the API's origin by
+        # construction; anything else is compared origin to origin.
+        if url.startswith(self._base_prefix) or origin_of(url) == self._api_origin:
+            fixed = self._api_headers
+        else:
+            fixed = self._other_headers
+        return {**fixed, **extra} if extra else dict(fixed)
+
+    def redact(self, data: bytes) -> bytes:
+        """Remove the API key from bytes the server sent back (an echo must not leak it)."""
+        key = self._api_key.encode()
+        # find, not in: ``in`` first tries the key as an integer (see _sse.py).
+        return data.replace(key, _REDACTED.encode()) if data.find(key) >= 0 else data
+
+    def redact_text(self, text: str) -> str:
+        """Remove the API key from text (a message built from what the server sent)."""
+        return text.replace(self._api_key, _REDACTED) if self._api_key in text else text
+
+    # -- answers -------------------------------------------------------------------------------
+
+    async def read_error(self, response: Response, *, method: str, url: str) -> APIStatusError:
+        """Read an error answer (at most ``MAX_ERROR_BODY`` bytes) into its typed error."""
+        raw = self.redact(await response.aread(MAX_ERROR_BODY))
+        headers = response.headers
+        request_id = headers.get(HEADER_REQUEST_ID.lower())
+        return error_from_body(
+            response.status_code,
+            raw,
+            request_id=None if request_id is None else self.redact_text(request_id),
+            retry_after=parse_retry_after(headers.get(HEADER_RETRY_AFTER.lower())),
+            method=method,
+            url=url,
+        )
+
+    # -- time and retries ----------------------------------------------------------------------
+
+    @staticmethod
+    @contextmanager
+    def within_total(total: float | None, method: str, url: str) -> Iterator[None]:
+        """Bound an attempt by the timeout's ``total``; past it, ``APITimeoutError``."""
+        if total is None:
+            yield
+            return
+        try:
+            with anyio.fail_after(total):
+                yield
+        except TimeoutError as exc:
+            msg = f"{method} {url} took longer than its total timeout of {total:g} s"
+            raise APITimeoutError(msg, method=method, url=url) from exc
+
+    async def retrying(
+        self,
+        attempt: Callable[[int], Awaitable[T]],
+        *,
+        policy: RetryPolicy,
+        method: str,
+        url: str,
+        key: str | None = None,
+        before_retry: Callable[[], Awaitable[bool]] | None = None,
+    ) -> T:
+        """Run ``attempt(n)`` until it returns, retrying what the policy says is worth it.
+
+        Only ``APIConnectionError`` (timeouts included) and ``APIStatusError``
+        are judged; any other exception ends the loop as itself. Between two
+        attempts it sleeps the policy's delay (``Retry-After`` honoured), then
+        awaits ``before_retry()``, whose ``True`` means the failed attempt made
+        progress (an upload got further): the count of retries starts again.
+
+        Args:
+            attempt: one try; gets the number of retries made so far.
+            policy: when to retry and how long to wait.
+            method: for the log lines.
+            url: for the log lines (query values are hidden there).
+            key: the idempotency key, for the log lines.
+            before_retry: moves the caller's state forward before the next try.
+
+        Raises:
+            APIConnectionError: the last attempt's, when the policy gave up.
+            APIStatusError: the last attempt's, when the policy gave up.
+        """
+        retries = 0
+        while True:
+            started = time.monotonic()
+            try:
+                return await attempt(retries)
+            except (APIConnectionError, APIStatusError) as exc:
+                status = exc.status_code if isinstance(exc, APIStatusError) else None
+                decision = policy.decide(
+                    attempt=retries,
+                    status=status,
+                    error=None if status is not None else exc,
+                    retry_after=exc.retry_after if isinstance(exc, APIStatusError) else None,
+                )
+                outcome = status if status is not None else type(exc).__name__
+                shown = f", key {key}" if key is not None else ""
+                if not decision.retry:
+                    logger.warning(
+                        "%s %s failed (%s) after %.1f ms%s: %s",
+                        method,
+                        redact_url(url),
+                        outcome,
+                        (time.monotonic() - started) * 1000,
+                        shown,
+                        decision.reason,
+                    )
+                    raise
+                if logger.isEnabledFor(logging.INFO):
+                    logger.info(
+                        "%s %s failed (%s)%s: %s",
+                        method,
+                        redact_url(url),
+                        outcome,
+                        shown,
+                        decision.reason,
+                    )
+            await anyio.sleep(decision.delay)
+            retries += 1
+            if before_retry is not None and await before_retry():
+                retries = 0
