@@ -97,10 +97,19 @@ async def _sdk_case(base_url: str, api_key: str, path: str, concurrency: int) ->
     async with AsyncClient(api_key, base_url=base_url, upload_concurrency=concurrency) as client:
         # The User-Agent is computed once per process (package metadata is
         # slow to read): a start-up cost, not an upload's.
-        client._headers(base_url)
+        requester = client._requester  # noqa: SLF001 - the pipeline a write runs, alone
+        requester.headers(base_url)
         rss_before = _status_kib("VmRSS")
         start = time.perf_counter()
-        urls = await upload_all(client, files, drop, RetryPolicy())
+        urls = await upload_all(
+            requester,
+            files,
+            drop,
+            RetryPolicy(),
+            timeout=client.timeout,
+            media_cache=client.media_cache,
+            concurrency=client.upload_concurrency,
+        )
         seconds = time.perf_counter() - start
     assert len(urls) == len(files)
     return {"seconds": seconds, "rss_before_kib": rss_before}
