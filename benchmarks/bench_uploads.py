@@ -83,8 +83,8 @@ def _sha256(path: Path) -> str:
 async def _sdk_case(base_url: str, api_key: str, path: str, concurrency: int) -> dict[str, Any]:
     from socialwrite import AsyncClient
     from socialwrite._media import upload_all
-    from socialwrite._retry import RetryPolicy
     from socialwrite._request import LocalFile
+    from socialwrite._retry import RetryPolicy
 
     files = tuple(
         LocalFile(source=p, path=p, size=Path(p).stat().st_size)  # noqa: ASYNC240
