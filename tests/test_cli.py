@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from decimal import Decimal
@@ -14,8 +15,8 @@ from click.testing import CliRunner, Result
 
 import socialwrite
 from socialwrite import cli
-from socialwrite._cli_app import cli as command_line
-from socialwrite._cli_post import sandbox_latency
+from socialwrite.cli._app import cli as command_line
+from socialwrite.cli._post import sandbox_latency
 from socialwrite.sandbox import Faults, Sandbox
 
 CHART = Path(__file__).resolve().parent.parent / "examples" / "media" / "chart.png"
@@ -353,6 +354,7 @@ def test_help_everywhere(command: list[str]) -> None:
     result = run(*command, "--help")
     assert result.exit_code == 0
     assert result.stdout.startswith(f"Usage: socialwrite {' '.join(command)}".rstrip())
+    assert "\\b" not in result.stdout  # click's no-rewrap marker is a backspace, never shown
 
 
 def test_main_returns_0_when_the_command_succeeds(socialwrite_sandbox: Sandbox) -> None:
@@ -368,10 +370,60 @@ def test_without_the_cli_extra_the_command_says_what_to_install(
 ) -> None:
     """Without click, the entry point prints the pip command in one line and exits 1."""
     for name in list(sys.modules):
-        if name == "click" or name.startswith(("click.", "socialwrite._cli_")):
+        if name == "click" or name.startswith(("click.", "socialwrite.cli.")):
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "click", None)
     assert cli.main(["post", "--help"]) == 1
     assert capsys.readouterr().err == "socialwrite: the command line needs its extra: " + (
         "pip install 'socialwrite[cli]'\n"
     )
+
+
+# -- the package's shape -----------------------------------------------------------------------
+
+PACKAGE = Path(socialwrite.__file__).resolve().parent
+# Each layer of the command line may import only the layers below it.
+CLI_LAYERS = {
+    "socialwrite.cli": 0,
+    "socialwrite.cli._app": 1,
+    "socialwrite.cli._post": 2,
+    "socialwrite.cli._preview": 2,
+    "socialwrite.cli._sandbox": 2,
+    "socialwrite.cli._common": 3,
+    "socialwrite.cli._progress": 3,
+    "socialwrite.cli._serve": 3,
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The absolute names of the socialwrite modules that the file at ``path`` imports."""
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = parts if parts[-1] == "__init__" else parts[:-1]
+    package = [part for part in package if part != "__init__"]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(module)
+            # ``from . import _serve`` imports a module by its attribute name.
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] == "socialwrite"}
+
+
+def test_the_cli_modules_import_one_way() -> None:
+    """Inside the CLI package imports go down the layers; nothing below imports the CLI."""
+    assert {
+        "socialwrite.cli" + ("" if path.stem == "__init__" else f".{path.stem}")
+        for path in (PACKAGE / "cli").glob("*.py")
+    } == set(CLI_LAYERS)
+    for path in PACKAGE.rglob("*.py"):
+        imported = {name for name in imported_modules(path) if name in CLI_LAYERS}
+        if path.parent == PACKAGE / "cli":
+            name = "socialwrite.cli" + ("" if path.stem == "__init__" else f".{path.stem}")
+            upward = {other for other in imported if CLI_LAYERS[other] <= CLI_LAYERS[name]}
+            assert not upward, f"{name} imports {upward}"
+        elif path != PACKAGE / "__main__.py":
+            assert not imported, f"{path} imports {imported}"

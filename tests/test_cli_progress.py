@@ -9,7 +9,7 @@ import pyte
 from rich.console import Console
 
 from socialwrite import PlatformResult, WriteResult
-from socialwrite._cli_progress import LiveReport, PlainReport
+from socialwrite.cli._progress import LiveReport, PlainReport
 from socialwrite.events import (
     Event,
     PlatformStatus,

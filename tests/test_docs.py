@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 import socialwrite
-from socialwrite._cli_app import cli as command_line
+from socialwrite.cli._app import cli as command_line
 from socialwrite.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent

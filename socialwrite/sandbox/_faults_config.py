@@ -2,7 +2,10 @@
 
 Kept apart from the code that injects them (``_faults``) so that
 :class:`~socialwrite.sandbox.SandboxConfig` can hold a :class:`Faults` without
-importing aiohttp, and so that the command line can build one from its options.
+importing aiohttp. The options of ``socialwrite sandbox`` that set them are
+declared here too, once, in :data:`FAULT_OPTIONS`: each says its name, help and
+how its text becomes :class:`Faults` settings, and the command line renders
+them (no option parser is imported here).
 
 Two ways to ask for faults, which combine:
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -30,11 +33,14 @@ import attrs
 __all__ = [
     "COUNTED_FIELDS",
     "FAIL_STATUSES",
+    "FAULT_OPTIONS",
     "PUT_KINDS",
     "STREAM_ONLY_KINDS",
     "WRITE_KINDS",
     "FaultKind",
+    "FaultOption",
     "Faults",
+    "faults_from_options",
 ]
 
 
@@ -301,3 +307,224 @@ COUNTED_FIELDS: tuple[str, ...] = (
     "drop_puts",
 )
 """The counted fields of :class:`Faults`, in the order a request tries them."""
+
+
+# -- the command line's fault options ----------------------------------------------------------
+#
+# Counted options take ``N`` or ``N:VALUE`` (``--fail-writes 3:429``): the next
+# ``N`` requests of that sort, and the one setting that goes with them. Each
+# parser raises ValueError with a message that says what is wrong with the text.
+
+_Settings = Mapping[str, Any]
+"""Keyword arguments of :class:`Faults`, as one option asks for them."""
+
+_KINDS = ", ".join(kind.value for kind in FaultKind)
+
+
+def _parse_count(text: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        msg = f"{text!r} is not a whole number of 0 or more"
+        raise ValueError(msg)
+    return int(text)
+
+
+def _parse_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        msg = f"{text!r} is not a number of seconds of 0 or more"
+        raise ValueError(msg)
+    return value
+
+
+def _parse_status(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) not in FAIL_STATUSES:
+        shown = ", ".join(str(status) for status in sorted(FAIL_STATUSES))
+        msg = f"{text!r} is not one of the retryable statuses {shown}"
+        raise ValueError(msg)
+    return int(text)
+
+
+def _parse_probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        msg = f"{text!r} is not a probability from 0 to 1"
+        raise ValueError(msg)
+    return value
+
+
+def _counted(
+    count_field: str, value_field: str, parse_value: Callable[[str], object]
+) -> Callable[[str], _Settings]:
+    """Parse ``N`` or ``N:VALUE`` into ``{count_field: N, value_field: VALUE}``."""
+
+    def parse(text: str) -> _Settings:
+        count, separator, value = text.partition(":")
+        settings: dict[str, object] = {count_field: _parse_count(count)}
+        if separator:
+            settings[value_field] = parse_value(value)
+        return settings
+
+    return parse
+
+
+def _one(field: str, parse_value: Callable[[str], object]) -> Callable[[str], _Settings]:
+    """Parse the text into the one field it sets."""
+
+    def parse(text: str) -> _Settings:
+        return {field: parse_value(text)}
+
+    return parse
+
+
+def _parse_chaos(text: str) -> _Settings:
+    return {"chaos": Faults.random_mix(_parse_probability(text)).chaos}
+
+
+def _parse_chaos_kind(text: str) -> _Settings:
+    name, separator, value = text.partition("=")
+    try:
+        kind = FaultKind(name.strip())
+    except ValueError:
+        msg = f"{name!r} is not a fault kind; the kinds are {_KINDS}"
+        raise ValueError(msg) from None
+    if not separator:
+        msg = f"give KIND=PROBABILITY, e.g. {kind.value}=0.1"
+        raise ValueError(msg)
+    return {"chaos": {kind: _parse_probability(value)}}
+
+
+@attrs.frozen(kw_only=True)
+class FaultOption:
+    """One fault option of ``socialwrite sandbox``, declared once for every renderer.
+
+    Attributes:
+        name: the option as typed, ``--fail-writes``.
+        help: what it does, for ``--help``.
+        metavar: the shape of its value (``N[:STATUS]``); ``None`` for a flag,
+            which takes no value.
+        parse: turns the option's text into :class:`Faults` settings, raising
+            ``ValueError`` with a message for the user; ``None`` for a flag.
+        flag_settings: the settings a flag asks for when given.
+        repeatable: whether the option may be given more than once.
+    """
+
+    name: str
+    help: str
+    metavar: str | None = None
+    parse: Callable[[str], _Settings] | None = None
+    flag_settings: _Settings = attrs.field(factory=dict)
+    repeatable: bool = False
+
+    @property
+    def dest(self) -> str:
+        """The option's name as an identifier: ``fail_writes`` for ``--fail-writes``."""
+        return self.name.removeprefix("--").replace("-", "_")
+
+
+FAULT_OPTIONS: tuple[FaultOption, ...] = (
+    FaultOption(
+        name="--fail-writes",
+        metavar="N[:STATUS]",
+        parse=_counted("fail_writes", "fail_status", _parse_status),
+        help="answer the next N writes with STATUS (503 by default; 429, 500, 502 or 504) "
+        "before anything is recorded, so a retry runs the write for real",
+    ),
+    FaultOption(
+        name="--retry-after",
+        metavar="SECONDS",
+        parse=_one("retry_after", _parse_seconds),
+        help="the Retry-After of the 429 answers (default: 0, retry at once)",
+    ),
+    FaultOption(
+        name="--retry-after-date",
+        flag_settings={"retry_after_date": True},
+        help="send the Retry-After of --fail-writes N:429 as an HTTP-date instead of seconds",
+    ),
+    FaultOption(
+        name="--slow-writes",
+        metavar="N[:SECONDS]",
+        parse=_counted("slow_writes", "answer_delay", _parse_seconds),
+        help="run the next N writes at once but hold their answers' headers SECONDS (default: 1)",
+    ),
+    FaultOption(
+        name="--drop-after-publish",
+        metavar="N[:EVENTS]",
+        parse=_counted("drop_after_publish", "drop_after_events", _parse_count),
+        help="publish the next N writes, then cut the connection instead of answering "
+        "(a stream first sends EVENTS events; default: a seeded random number)",
+    ),
+    FaultOption(
+        name="--truncate-streams",
+        metavar="N[:EVENTS]",
+        parse=_counted("truncate_streams", "truncate_after_events", _parse_count),
+        help="end the next N event streams cleanly after EVENTS events, without 'done' "
+        "(default: a seeded random number)",
+    ),
+    FaultOption(
+        name="--trickle-streams",
+        metavar="N[:SECONDS]",
+        parse=_counted("trickle_streams", "trickle_delay", _parse_seconds),
+        help="wait SECONDS before each event of the next N event streams, sending only "
+        "': ping' comments meanwhile (default: 0.5)",
+    ),
+    FaultOption(
+        name="--malformed-answers",
+        metavar="N",
+        parse=_one("malformed_answers", _parse_count),
+        help="run the next N writes but answer with their JSON cut in half",
+    ),
+    FaultOption(
+        name="--drop-puts",
+        metavar="N[:BYTES]",
+        parse=_counted("drop_puts", "drop_put_after", _parse_count),
+        help="cut the connection of the next N upload PUTs after BYTES bytes of body, "
+        "which are kept (default: a seeded random point in the body)",
+    ),
+    # --chaos comes before --chaos-kind: a kind's own probability replaces its
+    # share of the mix, whatever the order on the command line.
+    FaultOption(
+        name="--chaos",
+        metavar="RATE",
+        parse=_parse_chaos,
+        help="give a seeded random RATE (0 to 1) of requests a fault, every kind equally likely",
+    ),
+    FaultOption(
+        name="--chaos-kind",
+        metavar="KIND=P",
+        parse=_parse_chaos_kind,
+        repeatable=True,
+        help="give one kind of fault the probability P (repeatable; replaces that kind's "
+        f"share of --chaos). Kinds: {_KINDS}",
+    ),
+)
+"""The fault options of ``socialwrite sandbox``, in the order their settings apply."""
+
+
+def faults_from_options(given: Iterable[_Settings], *, seed: int = 0) -> Faults:
+    """Build the :class:`Faults` that the given options' settings ask for.
+
+    Args:
+        given: the settings of each option given, in the order of
+            :data:`FAULT_OPTIONS`: a later one wins, except that ``chaos``
+            probabilities merge, kind by kind.
+        seed: the seed of the random faults.
+
+    Raises:
+        ValueError: the settings do not fit together (the write kinds' chances
+            add up to more than 1, for instance).
+    """
+    settings: dict[str, Any] = {"seed": seed}
+    chaos: dict[FaultKind, float] = {}
+    for one in given:
+        for name, value in one.items():
+            if name == "chaos":
+                chaos.update(value)
+            else:
+                settings[name] = value
+    return Faults(chaos=chaos, **settings)

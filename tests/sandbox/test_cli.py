@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import signal
@@ -11,14 +10,16 @@ import subprocess
 import sys
 import threading
 
+import click
 import httpx
 import pytest
 from click.testing import CliRunner, Result
 
 from socialwrite import cli
-from socialwrite._cli_app import cli as command_line
+from socialwrite.cli import _sandbox
+from socialwrite.cli._app import cli as command_line
 from socialwrite.sandbox import FaultKind, Sandbox
-from socialwrite.sandbox._faults_cli import add_fault_options
+from socialwrite.sandbox._faults_config import FAULT_OPTIONS
 
 from ._support import SEED_BODY, WRITE
 
@@ -36,7 +37,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[Sandbox]:
     async def serve_once(sandbox: Sandbox) -> None:
         sandboxes.append(sandbox)
 
-    monkeypatch.setattr(cli, "_serve", serve_once)
+    monkeypatch.setattr(_sandbox, "serve", serve_once)
     return sandboxes
 
 
@@ -131,17 +132,19 @@ def test_a_command_is_required() -> None:
 
 
 def test_every_fault_option_of_the_sandbox_is_a_click_option() -> None:
-    """Each fault option written for argparse exists in the command, with its metavar."""
-    parser = argparse.ArgumentParser(add_help=False)
-    add_fault_options(parser)
+    """Each declared fault option exists in the command, with its metavar and help."""
     sandbox_command = command_line.commands["sandbox"]
     options = {name: param for param in sandbox_command.params for name in param.opts}
-    for action in parser._actions:
-        for name in action.option_strings:
-            assert name in options, name
-            assert options[name].name == action.dest
-            if isinstance(action.metavar, str):
-                assert options[name].metavar == action.metavar
+    assert len(FAULT_OPTIONS) == len({option.name for option in FAULT_OPTIONS})
+    for option in FAULT_OPTIONS:
+        assert option.name in options, option.name
+        param = options[option.name]
+        assert isinstance(param, click.Option)
+        assert param.name == option.dest
+        assert param.metavar == option.metavar
+        assert param.help == option.help
+        assert param.multiple == option.repeatable
+        assert param.is_flag == (option.parse is None)
 
 
 def test_fault_options_build_faults(started: list[Sandbox]) -> None:
@@ -201,6 +204,15 @@ def test_bad_fault_options_are_usage_errors(
     assert result.exit_code == 2
     assert message in result.stderr
     assert started == []
+
+
+def test_a_kind_of_chaos_wins_over_the_mix_in_any_order(started: list[Sandbox]) -> None:
+    """--chaos-kind replaces its kind's share of --chaos, whichever comes first."""
+    result = run("sandbox", "--chaos-kind=dropped_put=0.9", "--chaos=0.4")
+    assert result.exit_code == 0, result.output
+    chaos = started[0].faults.chaos
+    assert chaos[FaultKind.DROPPED_PUT] == 0.9
+    assert chaos[FaultKind.SERVER_ERROR] == pytest.approx(0.05)
 
 
 def test_a_mix_over_one_is_a_usage_error(started: list[Sandbox]) -> None:

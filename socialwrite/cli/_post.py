@@ -13,7 +13,12 @@ from click.core import ParameterSource
 from rich.console import Console
 from rich.logging import RichHandler
 
-from ._cli_common import (
+from .._client import API_KEY_ENV, BASE_URL_ENV, AsyncClient
+from .._errors import APIError, MediaUploadError, ValidationError
+from .._models import WriteResult
+from .._stream import WriteOperation
+from ..events import Event
+from ._common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -21,12 +26,7 @@ from ._cli_common import (
     content_options,
     fail,
 )
-from ._cli_progress import LiveReport, PlainReport, Report
-from ._client import API_KEY_ENV, BASE_URL_ENV, AsyncClient
-from ._errors import APIError, MediaUploadError, ValidationError
-from ._models import WriteResult
-from ._operation import WriteOperation
-from .events import Event
+from ._progress import LiveReport, PlainReport, Report
 
 __all__ = ["post", "sandbox_latency"]
 
@@ -72,7 +72,7 @@ def _service(
             flag = "--" + name.replace("_", "-")
             msg = f"--sandbox runs its own server: leave out {flag}"
             raise click.UsageError(msg, ctx)
-    from .sandbox import Sandbox, SandboxConfig  # noqa: PLC0415 - only with --sandbox
+    from ..sandbox import Sandbox, SandboxConfig  # noqa: PLC0415 - only with --sandbox
 
     with Sandbox(SandboxConfig(latency=sandbox_latency(platforms))).run_in_thread() as sandbox:
         yield sandbox.api_key, sandbox.base_url
@@ -215,7 +215,7 @@ def post(
     api_key: str | None,
     base_url: str | None,
 ) -> None:
-    r"""Post to several platforms at once.
+    """Post to several platforms at once.
 
     On a terminal, each local file's upload and each platform's progress is
     shown live; otherwise one line per platform is printed as its result
@@ -229,7 +229,7 @@ def post(
       socialwrite post --sandbox -p x -p instagram --text "Markets today" --media chart.png
       socialwrite post -p x -p bluesky --text "Hello" --json
       socialwrite post -p instagram --media reel.mp4 --option instagram.format=reels
-    """
+    """  # noqa: D301 - click keeps a paragraph after a real \b (backspace) as written
     content = build_content(text, media, alt_text)
     with _service(ctx, use_sandbox=use_sandbox, platforms=platforms) as (key, url):
         client = _client(key, url)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ._cli_post import post
-from ._cli_preview import preview_command
-from ._cli_sandbox import sandbox_command
+from ._post import post
+from ._preview import preview_command
+from ._sandbox import sandbox_command
 
 __all__ = ["cli"]
 
@@ -14,7 +14,7 @@ __all__ = ["cli"]
 @click.group("socialwrite", context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="socialwrite", prog_name="socialwrite")
 def cli() -> None:
-    r"""Post to many social platforms at once.
+    """Post to many social platforms at once.
 
     \b
     Try it with no account, on a sandbox started in-process:
@@ -22,7 +22,7 @@ def cli() -> None:
 
     The API key and the service's base URL come from --api-key and --base-url,
     or the SOCIALWRITE_API_KEY and SOCIALWRITE_BASE_URL environment variables.
-    """
+    """  # noqa: D301 - click keeps a paragraph after a real \b (backspace) as written
 
 
 cli.add_command(post)

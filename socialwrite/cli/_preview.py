@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ._cli_common import EXIT_USAGE, build_content, content_options, fail
-from ._errors import ValidationError
-from ._validate import validate_platforms
-from .platforms import PlatformPreview, preview
+from .._errors import ValidationError
+from .._validate import validate_platforms
+from ..platforms import PlatformPreview, preview
+from ._common import EXIT_USAGE, build_content, content_options, fail
 
 __all__ = ["preview_command", "preview_table"]
 
@@ -55,7 +55,7 @@ def preview_command(
     alt_text: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    r"""Show what each platform would receive: no account, no network.
+    """Show what each platform would receive: no account, no network.
 
     For each platform: the text after its formatting and truncation, its
     length as that platform counts it against its limit, and warnings
@@ -64,7 +64,7 @@ def preview_command(
     \b
     Example:
       socialwrite preview -p x -p bluesky -p instagram --text "Markets today"
-    """
+    """  # noqa: D301 - click keeps a paragraph after a real \b (backspace) as written
     content = build_content(text, media, alt_text)
     try:
         previews = preview(validate_platforms(list(platforms)), content)

@@ -37,8 +37,8 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from ._models import PlatformResult, WriteResult
-from .events import (
+from .._models import PlatformResult, WriteResult
+from ..events import (
     Event,
     PlatformStatus,
     UploadCompleted,
