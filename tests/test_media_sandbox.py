@@ -28,7 +28,8 @@ from socialwrite.events import (
     WriteCompleted,
 )
 from socialwrite.sandbox import Sandbox, SandboxConfig
-from socialwrite.sandbox._uploads import UploadStore, uploads_of
+from socialwrite.sandbox._upload_store import UploadStore
+from socialwrite.sandbox._uploads import uploads_of
 from socialwrite.sandbox._uploads_config import UploadConfig
 
 from ._uploads import upload_with

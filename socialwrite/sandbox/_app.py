@@ -1,29 +1,33 @@
-"""The aiohttp application: routes, authentication, the protocol's error bodies.
+"""The sandbox's API application: the write's routes, and the factory that builds it.
 
 Handlers stay thin: validation lives in ``_validation``, keys in
-``_idempotency``, the publish in ``_publisher``; this module turns requests
-into calls to those and their outcomes into HTTP. Every answer, errors and
-unknown paths included, carries a fresh ``X-Request-Id``, and every error is
-the protocol's JSON body with the type its status calls for.
+``_idempotency`` (through ``_state``), the publish in ``_publisher``, faults in
+``_faults`` and the media uploads in ``_uploads``; this module turns requests
+into calls to those and their outcomes into HTTP. The HTTP layer (``_http``)
+checks the API key, stamps every answer with a fresh ``X-Request-Id`` and
+answers every error with the protocol's JSON body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
-import logging
-import secrets
-from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
+from .._protocol import (
+    ACCEPT_STREAM,
+    HEADER_IDEMPOTENCY_KEY,
+    HEADER_IDEMPOTENT_REPLAYED,
+    HEADER_LAST_EVENT_ID,
+    WRITE_PATH,
+)
 from ._config import SandboxConfig
 from ._faults import FaultInjector, WriteFault, json_answer_with_fault, stream_with_fault
 from ._faults_config import FaultKind
+from ._http import error_response, protocol_app, require_api_key
 from ._protocol import ProtocolError
-from ._runs import WriteRun
+from ._runs import PING, WriteRun
 from ._state import SandboxState
 from ._uploads import setup_uploads
 from ._validation import (
@@ -35,12 +39,13 @@ from ._validation import (
 
 __all__ = ["faults_of", "make_app", "state_of"]
 
-_logger = logging.getLogger("socialwrite.sandbox")
+# The sandbox's own endpoints: the posts published (GET; DELETE clears them), and
+# the faults in force with the counts of those injected.
+_PUBLISHED_PATH = "/v1/sandbox/published"
+_FAULTS_PATH = "/v1/sandbox/faults"
 
 _STATE = web.AppKey("socialwrite_sandbox_state", SandboxState)
 _FAULTS = web.AppKey("socialwrite_sandbox_faults", FaultInjector)
-
-_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def make_app(config: SandboxConfig | None = None) -> web.Application:
@@ -53,19 +58,18 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
     Args:
         config: the sandbox's behaviour; the defaults when ``None``.
     """
-    app = web.Application(middlewares=[_protocol_errors])
     state = SandboxState(config if config is not None else SandboxConfig())
-    app[_STATE] = state
     faults = FaultInjector(state.config.faults)
+    app = protocol_app(require_api_key(state.config.api_key))
+    app[_STATE] = state
     app[_FAULTS] = faults
-    app.router.add_post("/v1/social/write", _post_write)
-    app.router.add_get("/v1/sandbox/published", _get_published, allow_head=False)
-    app.router.add_delete("/v1/sandbox/published", _delete_published)
-    app.router.add_get("/v1/sandbox/faults", _get_faults, allow_head=False)
+    app.router.add_post(WRITE_PATH, _post_write)
+    app.router.add_get(_PUBLISHED_PATH, _get_published, allow_head=False)
+    app.router.add_delete(_PUBLISHED_PATH, _delete_published)
+    app.router.add_get(_FAULTS_PATH, _get_faults, allow_head=False)
     uploads = setup_uploads(app, state.config.uploads)
     uploads.put_fault = faults.draw_put
     state.media_lookup = uploads.media_facts
-    app.on_response_prepare.append(_add_request_id)
     app.on_shutdown.append(_stop_writes)
     return app
 
@@ -80,79 +84,8 @@ def faults_of(app: web.Application) -> FaultInjector:
     return app[_FAULTS]
 
 
-def _new_request_id() -> str:
-    return f"req_{secrets.token_hex(12)}"
-
-
-async def _add_request_id(_request: web.Request, response: web.StreamResponse) -> None:
-    response.headers.setdefault("X-Request-Id", _new_request_id())
-
-
 async def _stop_writes(app: web.Application) -> None:
     await app[_STATE].aclose()
-
-
-def _error_response(error: ProtocolError) -> web.Response:
-    return web.Response(
-        status=error.status,
-        text=error.body_text(),
-        content_type="application/json",
-        headers=error.headers,
-    )
-
-
-def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ProtocolError:
-    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-    if exc.status == 404:
-        message = f"nothing at {request.path}; the API's paths start with /v1/"
-        return ProtocolError(404, "not_found", message)
-    if exc.status == 405:
-        message = f"{request.method} is not allowed on {request.path}"
-        return ProtocolError(405, "method_not_allowed", message, headers=headers)
-    if exc.status == 413:
-        message = "the request body is too large; a write's body is a small JSON object"
-        return ProtocolError(413, "request_too_large", message)
-    code = exc.reason.lower().replace(" ", "_") or "http_error"
-    return ProtocolError(exc.status, code, exc.reason or f"HTTP {exc.status}", headers=headers)
-
-
-@web.middleware
-async def _protocol_errors(request: web.Request, handler: _Handler) -> web.StreamResponse:
-    """Authenticate matched routes and turn every failure into the protocol's error body."""
-    try:
-        if request.match_info.http_exception is None:
-            _authenticate(request, state_of(request.app).config.api_key)
-        return await handler(request)
-    except ProtocolError as exc:
-        return _error_response(exc)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return _error_response(_from_http_exception(exc, request))
-    except Exception:
-        _logger.exception("unexpected error answering %s %s", request.method, request.path)
-        message = "the sandbox failed to answer; see its log"
-        return _error_response(ProtocolError(500, "internal_error", message))
-
-
-def _digest(value: str) -> bytes:
-    return hashlib.sha256(value.encode("utf-8", "surrogateescape")).digest()
-
-
-def _authenticate(request: web.Request, api_key: str) -> None:
-    challenge = {"WWW-Authenticate": 'Bearer realm="socialwrite sandbox"'}
-    header = request.headers.get("Authorization")
-    if not header:
-        message = "no API key: send it as the header 'Authorization: Bearer <api key>'"
-        raise ProtocolError(401, "missing_api_key", message, headers=challenge)
-    scheme, _, token = header.strip().partition(" ")
-    # Digests of equal length make the comparison's time independent of the
-    # key's length as well as of its content.
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        _digest(token.strip()), _digest(api_key)
-    ):
-        message = "the API key is not valid for this sandbox (see how it was started)"
-        raise ProtocolError(401, "invalid_api_key", message, headers=challenge)
 
 
 async def _post_write(request: web.Request) -> web.StreamResponse:
@@ -161,10 +94,10 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
     # is not reused while the connection is open).
     transport = request.transport
     state.ledger.count_received(None if transport is None else transport.get_extra_info("peername"))
-    idempotency_key = check_idempotency_key(request.headers.get("Idempotency-Key"))
+    idempotency_key = check_idempotency_key(request.headers.get(HEADER_IDEMPOTENCY_KEY))
     body = await request.read()
-    write = parse_write_request(body, request.headers.get("Content-Type"))
-    streamed = wants_event_stream(request.headers.get("Accept"))
+    write = parse_write_request(body, request.headers.get(hdrs.CONTENT_TYPE))
+    streamed = wants_event_stream(request.headers.get(hdrs.ACCEPT))
     fault = faults_of(request.app).draw_write(streamed=streamed, platforms=len(write.platforms))
     # An injected error answer comes before the idempotency store sees the key,
     # so the retry it calls for runs the write for real.
@@ -188,13 +121,13 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
         if faulted is not None:
             return faulted
     if run.failure is not None:
-        return _error_response(run.failure)
+        return error_response(run.failure)
     if run.answer_text is None:
         message = "the sandbox stopped before this write finished; retry with the same key"
-        return _error_response(ProtocolError(503, "service_unavailable", message))
+        return error_response(ProtocolError(503, "service_unavailable", message))
     response = web.Response(text=run.answer_text, content_type="application/json")
     if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+        response.headers[HEADER_IDEMPOTENT_REPLAYED] = "true"
     return response
 
 
@@ -209,18 +142,18 @@ async def _stream(
     response = web.StreamResponse(
         status=200,
         headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache",
+            hdrs.CONTENT_TYPE: ACCEPT_STREAM,
+            hdrs.CACHE_CONTROL: "no-cache",
             # Asks buffering proxies (nginx and the like) to pass events at once.
             "X-Accel-Buffering": "no",
         },
     )
     if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+        response.headers[HEADER_IDEMPOTENT_REPLAYED] = "true"
     await response.prepare(request)
     # Last-Event-ID resumes a write already under way; a write that starts now
     # has no events yet that the client could have seen.
-    cursor = last_event_id(request.headers.get("Last-Event-ID")) if replayed else 0
+    cursor = last_event_id(request.headers.get(HEADER_LAST_EVENT_ID)) if replayed else 0
     if fault is not None:
         await stream_with_fault(
             request, response, run, fault, cursor=cursor, ping_interval=ping_interval
@@ -237,7 +170,7 @@ async def _stream(
             elif run.finished:
                 break
             elif not await run.wait_for_change(ping_interval):
-                await response.write(b": ping\n\n")
+                await response.write(PING)
         await response.write_eof()
     return response
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
+from .._protocol import IDEMPOTENCY_TTL_SECONDS, is_printable_ascii
 from ._faults_config import Faults
-from ._protocol import IDEMPOTENCY_TTL_SECONDS
 from ._uploads_config import UploadConfig
 
 __all__ = ["SandboxConfig"]
@@ -46,7 +46,7 @@ def _check_positive(_instance: Any, attribute: attrs.Attribute[float], value: fl
 
 
 def _check_api_key(_instance: Any, _attribute: Any, value: str) -> None:
-    if not value or not all("!" <= char <= "~" for char in value):
+    if not value or " " in value or not is_printable_ascii(value):
         msg = "api_key must be a non-empty string of printable ASCII characters without spaces"
         raise ValueError(msg)
 

@@ -37,9 +37,10 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from .._protocol import EVENT_DONE, FINAL_EVENTS, HEADER_RETRY_AFTER
 from ._faults_config import COUNTED_FIELDS, STREAM_ONLY_KINDS, WRITE_KINDS, FaultKind, Faults
 from ._protocol import ProtocolError
-from ._runs import RecordedEvent, WriteRun
+from ._runs import PING, RecordedEvent, WriteRun
 
 __all__ = [
     "FaultInjector",
@@ -49,8 +50,6 @@ __all__ = [
     "stream_with_fault",
 ]
 
-_FINAL_EVENTS = frozenset({"done", "error"})
-_PING = b": ping\n\n"
 
 # The counted fields that hit writes, with the kind each injects (``fail_writes``
 # depends on its status, so it is resolved per draw).
@@ -103,7 +102,7 @@ class WriteFault:
         code, what = _STATUS_CODES[self.status]
         headers: dict[str, str] = {}
         if self.retry_after is not None:
-            headers["Retry-After"] = (
+            headers[HEADER_RETRY_AFTER] = (
                 formatdate(now() + self.retry_after, usegmt=True)
                 if self.retry_after_date
                 else _seconds_text(self.retry_after)
@@ -329,7 +328,7 @@ async def json_answer_with_fault(
 
 
 def _encode(event: RecordedEvent, fault: WriteFault) -> bytes:
-    if fault.kind is FaultKind.MALFORMED_ANSWER and event.name == "done":
+    if fault.kind is FaultKind.MALFORMED_ANSWER and event.name == EVENT_DONE:
         return RecordedEvent(event.id, event.name, corrupt_json(event.data)).encode()
     return event.encode()
 
@@ -346,7 +345,7 @@ async def _pause(response: web.StreamResponse, seconds: float, ping_interval: fl
     while (left := deadline - loop.time()) > 0:
         if left > ping_interval:
             await asyncio.sleep(ping_interval)
-            await response.write(_PING)
+            await response.write(PING)
         else:
             await asyncio.sleep(left)
 
@@ -391,7 +390,7 @@ async def stream_with_fault(
             events = run.events_after(cursor)
             for event in events:
                 if fault.kind is FaultKind.TRUNCATED_STREAM and (
-                    sent >= fault.events or event.name in _FINAL_EVENTS
+                    sent >= fault.events or event.name in FINAL_EVENTS
                 ):
                     await response.write_eof(_half(event))
                     return
@@ -405,7 +404,7 @@ async def stream_with_fault(
             if run.finished:
                 break
             if not await run.wait_for_change(ping_interval):
-                await response.write(_PING)
+                await response.write(PING)
         await response.write_eof()
     except ConnectionResetError:
         return

@@ -1,8 +1,10 @@
-"""The sandbox's request-level error, built on the protocol's shared facts.
+"""The sandbox's request-level error: one protocol error body, raised and answered.
 
-The facts themselves (limits, error types, what a success costs) live once in
-``socialwrite._protocol``, shared with the SDK; they are re-exported here for
-the sandbox's modules.
+The protocol's facts themselves (paths, headers, limits, event names, error
+types) live once in ``socialwrite._protocol``, shared with the SDK; the
+sandbox's modules import them from there. This module holds only the exception
+that carries an error body from where a problem is found to the HTTP layer
+(``_http``), which answers it.
 """
 
 from __future__ import annotations
@@ -11,28 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .._protocol import (
-    CREDIT_PER_SUCCESS,
-    IDEMPOTENCY_KEY_MAX_LENGTH,
-    IDEMPOTENCY_TTL_SECONDS,
-    MAX_MEDIA,
-    MAX_PLATFORMS,
-    error_body,
-    error_type_for,
-    render_decimal,
-)
+from .._protocol import error_body
 
-__all__ = [
-    "CREDIT_PER_SUCCESS",
-    "IDEMPOTENCY_KEY_MAX_LENGTH",
-    "IDEMPOTENCY_TTL_SECONDS",
-    "MAX_MEDIA",
-    "MAX_PLATFORMS",
-    "ProtocolError",
-    "error_body",
-    "error_type_for",
-    "render_decimal",
-]
+__all__ = ["ProtocolError"]
 
 
 class ProtocolError(Exception):

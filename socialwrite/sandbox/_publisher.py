@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import anyio
@@ -39,9 +40,16 @@ from socialwrite.platforms import (
     rules_for,
 )
 
+from .._protocol import (
+    CREDIT_PER_SUCCESS,
+    EVENT_RESULT,
+    EVENT_STATUS,
+    STATUS_STATES,
+    render_decimal,
+)
 from ._config import SandboxConfig
 from ._ledger import Ledger, PublishedPost, rfc3339
-from ._protocol import CREDIT_PER_SUCCESS, ProtocolError, render_decimal
+from ._protocol import ProtocolError
 from ._runs import WriteRun
 from ._validation import WriteRequest
 
@@ -51,6 +59,8 @@ __all__ = ["PostIdentity", "WriteJob", "identity_for", "render_answer", "run_wri
 # the post exists, and report progress while they do.
 _PROCESSES_MEDIA = frozenset({"instagram", "tiktok", "youtube"})
 _PROCESSING_STEPS = 4
+
+_QUEUED, _PROCESSING, _PUBLISHING = STATUS_STATES
 
 _logger = logging.getLogger("socialwrite.sandbox")
 
@@ -102,6 +112,115 @@ def _encode(number: int, alphabet: str) -> str:
     return "".join(reversed(chars)) or alphabet[0]
 
 
+@attrs.frozen
+class _Draw:
+    """What one post's id and URL are drawn from."""
+
+    post: _Digits  # this write on this platform
+    account: _Digits  # the account on this platform, the same for every write
+    handle: str
+    write_number: int
+    options: Mapping[str, Any]
+
+
+def _x(draw: _Draw) -> PostIdentity:
+    post_id = str(draw.post.number(19))
+    return PostIdentity(post_id, f"https://x.com/{draw.handle}/status/{post_id}")
+
+
+def _meta_shortcode(draw: _Draw) -> tuple[str, str]:
+    # Instagram and Threads derive the URL's shortcode from the media id, as Meta does.
+    media_id = draw.post.number(19)
+    return str(media_id), _encode(media_id, _BASE64URL)
+
+
+def _instagram(draw: _Draw) -> PostIdentity:
+    media_id, shortcode = _meta_shortcode(draw)
+    return PostIdentity(media_id, f"https://www.instagram.com/p/{shortcode}/")
+
+
+def _threads(draw: _Draw) -> PostIdentity:
+    media_id, shortcode = _meta_shortcode(draw)
+    return PostIdentity(media_id, f"https://www.threads.com/@{draw.handle}/post/{shortcode}")
+
+
+def _linkedin(draw: _Draw) -> PostIdentity:
+    urn = f"urn:li:share:{draw.post.number(19)}"
+    return PostIdentity(urn, f"https://www.linkedin.com/feed/update/{urn}/")
+
+
+def _bluesky(draw: _Draw) -> PostIdentity:
+    rkey = draw.post.text(_BASE32_SORTABLE[:16], 1) + draw.post.text(_BASE32_SORTABLE, 12)
+    did = "did:plc:" + draw.account.text(_BASE32_SORTABLE, 24)
+    return PostIdentity(
+        f"at://{did}/app.bsky.feed.post/{rkey}",
+        f"https://bsky.app/profile/{draw.handle}.bsky.social/post/{rkey}",
+    )
+
+
+def _facebook(draw: _Draw) -> PostIdentity:
+    page_id = draw.account.number(15)
+    story_id = draw.post.number(16)
+    return PostIdentity(
+        f"{page_id}_{story_id}", f"https://www.facebook.com/{page_id}/posts/{story_id}"
+    )
+
+
+def _mastodon(draw: _Draw) -> PostIdentity:
+    status_id = str(draw.post.number(18))
+    return PostIdentity(status_id, f"https://mastodon.social/@{draw.handle}/{status_id}")
+
+
+def _tiktok(draw: _Draw) -> PostIdentity:
+    video_id = str(draw.post.number(19))
+    return PostIdentity(video_id, f"https://www.tiktok.com/@{draw.handle}/video/{video_id}")
+
+
+def _youtube(draw: _Draw) -> PostIdentity:
+    video_id = draw.post.text(_BASE64URL, 11)
+    return PostIdentity(video_id, f"https://www.youtube.com/watch?v={video_id}")
+
+
+def _pinterest(draw: _Draw) -> PostIdentity:
+    pin_id = str(draw.post.number(18))
+    return PostIdentity(pin_id, f"https://www.pinterest.com/pin/{pin_id}/")
+
+
+def _reddit(draw: _Draw) -> PostIdentity:
+    link_id = draw.post.text(_BASE36, 7)
+    subreddit = draw.options.get("subreddit")
+    if isinstance(subreddit, str) and _SUBREDDIT.fullmatch(subreddit.removeprefix("r/")):
+        place = f"r/{subreddit.removeprefix('r/')}"
+    else:
+        place = f"user/{draw.handle}"
+    return PostIdentity(f"t3_{link_id}", f"https://www.reddit.com/{place}/comments/{link_id}/")
+
+
+def _telegram(draw: _Draw) -> PostIdentity:
+    # Telegram numbers a channel's messages one after another.
+    message_id = str(draw.account.number(3) + draw.write_number)
+    return PostIdentity(message_id, f"https://t.me/{draw.handle}/{message_id}")
+
+
+# Each platform's real shape of post ids and URLs.
+_IDENTITIES: Mapping[str, Callable[[_Draw], PostIdentity]] = MappingProxyType(
+    {
+        "x": _x,
+        "instagram": _instagram,
+        "threads": _threads,
+        "linkedin": _linkedin,
+        "bluesky": _bluesky,
+        "facebook": _facebook,
+        "mastodon": _mastodon,
+        "tiktok": _tiktok,
+        "youtube": _youtube,
+        "pinterest": _pinterest,
+        "reddit": _reddit,
+        "telegram": _telegram,
+    }
+)
+
+
 def identity_for(
     platform: str,
     *,
@@ -119,61 +238,18 @@ def identity_for(
         handle: the account name shown in URLs.
         options: this platform's options (Reddit posts to ``subreddit`` if given).
     """
-    draw = _Digits(f"{seed}/{write_number}/{platform}")
-    account = _Digits(f"{seed}/{handle}/{platform}")
-    if platform == "x":
-        post_id = str(draw.number(19))
-        return PostIdentity(post_id, f"https://x.com/{handle}/status/{post_id}")
-    if platform in {"instagram", "threads"}:
-        # Both derive the URL's shortcode from the media id, as Meta does.
-        media_id = draw.number(19)
-        shortcode = _encode(media_id, _BASE64URL)
-        if platform == "instagram":
-            return PostIdentity(str(media_id), f"https://www.instagram.com/p/{shortcode}/")
-        return PostIdentity(str(media_id), f"https://www.threads.com/@{handle}/post/{shortcode}")
-    if platform == "linkedin":
-        urn = f"urn:li:share:{draw.number(19)}"
-        return PostIdentity(urn, f"https://www.linkedin.com/feed/update/{urn}/")
-    if platform == "bluesky":
-        rkey = draw.text(_BASE32_SORTABLE[:16], 1) + draw.text(_BASE32_SORTABLE, 12)
-        did = "did:plc:" + account.text(_BASE32_SORTABLE, 24)
-        full_handle = f"{handle}.bsky.social"
-        return PostIdentity(
-            f"at://{did}/app.bsky.feed.post/{rkey}",
-            f"https://bsky.app/profile/{full_handle}/post/{rkey}",
-        )
-    if platform == "facebook":
-        page_id = account.number(15)
-        story_id = draw.number(16)
-        return PostIdentity(
-            f"{page_id}_{story_id}", f"https://www.facebook.com/{page_id}/posts/{story_id}"
-        )
-    if platform == "mastodon":
-        status_id = str(draw.number(18))
-        return PostIdentity(status_id, f"https://mastodon.social/@{handle}/{status_id}")
-    if platform == "tiktok":
-        video_id = str(draw.number(19))
-        return PostIdentity(video_id, f"https://www.tiktok.com/@{handle}/video/{video_id}")
-    if platform == "youtube":
-        video_id = draw.text(_BASE64URL, 11)
-        return PostIdentity(video_id, f"https://www.youtube.com/watch?v={video_id}")
-    if platform == "pinterest":
-        pin_id = str(draw.number(18))
-        return PostIdentity(pin_id, f"https://www.pinterest.com/pin/{pin_id}/")
-    if platform == "reddit":
-        link_id = draw.text(_BASE36, 7)
-        subreddit = options.get("subreddit")
-        if isinstance(subreddit, str) and _SUBREDDIT.fullmatch(subreddit.removeprefix("r/")):
-            place = f"r/{subreddit.removeprefix('r/')}"
-        else:
-            place = f"user/{handle}"
-        return PostIdentity(f"t3_{link_id}", f"https://www.reddit.com/{place}/comments/{link_id}/")
-    if platform == "telegram":
-        # Telegram numbers a channel's messages one after another.
-        message_id = str(account.number(3) + write_number)
-        return PostIdentity(message_id, f"https://t.me/{handle}/{message_id}")
+    draw = _Draw(
+        post=_Digits(f"{seed}/{write_number}/{platform}"),
+        account=_Digits(f"{seed}/{handle}/{platform}"),
+        handle=handle,
+        write_number=write_number,
+        options=options,
+    )
+    shape = _IDENTITIES.get(platform)
+    if shape is not None:
+        return shape(draw)
     # A platform added to the rules table before it gets its own URL shape here.
-    post_id = str(draw.number(19))
+    post_id = str(draw.post.number(19))
     return PostIdentity(post_id, f"https://{platform}.example/{handle}/posts/{post_id}")
 
 
@@ -251,13 +327,13 @@ async def run_write(job: WriteJob) -> None:
     run = job.run
     try:
         for index, platform in enumerate(job.request.platforms):
-            run.emit("status", _status(index, platform, "queued"))
+            run.emit(EVENT_STATUS, _status(index, platform, _QUEUED))
         results: list[dict[str, Any]] = [{} for _ in job.request.platforms]
 
         async def publish(index: int, platform: str) -> None:
             result = await _publish_one(job, index, platform)
             results[index] = result
-            run.emit("result", {"index": index, **result})
+            run.emit(EVENT_RESULT, {"index": index, **result})
 
         async with anyio.create_task_group() as group:
             for index, platform in enumerate(job.request.platforms):
@@ -302,12 +378,12 @@ async def _publish_one(job: WriteJob, index: int, platform: str) -> dict[str, An
     run = job.run
     if platform in _PROCESSES_MEDIA and request.media:
         for step in range(_PROCESSING_STEPS + 1):
-            run.emit("status", _status(index, platform, "processing", step / _PROCESSING_STEPS))
+            run.emit(EVENT_STATUS, _status(index, platform, _PROCESSING, step / _PROCESSING_STEPS))
             if step < _PROCESSING_STEPS:
                 await anyio.sleep(latency / _PROCESSING_STEPS)
-        run.emit("status", _status(index, platform, "publishing"))
+        run.emit(EVENT_STATUS, _status(index, platform, _PUBLISHING))
     else:
-        run.emit("status", _status(index, platform, "publishing"))
+        run.emit(EVENT_STATUS, _status(index, platform, _PUBLISHING))
         await anyio.sleep(latency)
 
     options = request.options.get(platform, {})

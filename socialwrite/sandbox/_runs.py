@@ -16,9 +16,13 @@ from typing import Any
 
 import attrs
 
+from .._protocol import EVENT_DONE, EVENT_ERROR
 from ._protocol import ProtocolError
 
-__all__ = ["RecordedEvent", "WriteRun"]
+__all__ = ["PING", "RecordedEvent", "WriteRun"]
+
+PING = b": ping\n\n"
+"""An SSE comment, sent after a stretch of silence so that proxies keep a stream open."""
 
 
 @attrs.frozen
@@ -63,13 +67,13 @@ class WriteRun:
     def complete(self, answer_text: str) -> None:
         """Record the ``done`` event, whose data is exactly the JSON answer, and finish."""
         self.answer_text = answer_text
-        self._append("done", answer_text)
+        self._append(EVENT_DONE, answer_text)
         self._finish()
 
     def fail(self, failure: ProtocolError) -> None:
         """Record an ``error`` event (the write failed as a whole) and finish."""
         self.failure = failure
-        self._append("error", failure.body_text())
+        self._append(EVENT_ERROR, failure.body_text())
         self._finish()
 
     def abandon(self) -> None:

@@ -23,19 +23,29 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .._protocol import PLATFORM_ID
-from ._protocol import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_MEDIA, MAX_PLATFORMS, ProtocolError
+from .._protocol import (
+    ACCEPT_STREAM,
+    HEADER_IDEMPOTENCY_KEY,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    MAX_MEDIA,
+    MAX_PLATFORMS,
+    PLATFORM_ID,
+    UPLOADS_PATH,
+    is_printable_ascii,
+)
+from ._protocol import ProtocolError
 
 __all__ = [
     "WriteRequest",
+    "check_content_type",
     "check_idempotency_key",
+    "decode_json",
     "fingerprint_of",
     "last_event_id",
     "parse_write_request",
     "wants_event_stream",
 ]
 
-_PLATFORM_ID = PLATFORM_ID
 _EVENT_ID = re.compile(r"[0-9]{1,18}")
 
 
@@ -69,14 +79,12 @@ def check_idempotency_key(value: str | None) -> str | None:
     """
     if value is None:
         return None
-    if not 1 <= len(value) <= IDEMPOTENCY_KEY_MAX_LENGTH or not all(
-        " " <= char <= "~" for char in value
-    ):
+    if not 1 <= len(value) <= IDEMPOTENCY_KEY_MAX_LENGTH or not is_printable_ascii(value):
         msg = (
-            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII "
+            f"{HEADER_IDEMPOTENCY_KEY} must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII "
             "characters; a UUID4 string is a good choice"
         )
-        raise ProtocolError(400, "invalid_idempotency_key", msg, param="Idempotency-Key")
+        raise ProtocolError(400, "invalid_idempotency_key", msg, param=HEADER_IDEMPOTENCY_KEY)
     return value
 
 
@@ -113,8 +121,8 @@ def parse_write_request(raw: bytes, content_type: str | None) -> WriteRequest:
         ProtocolError: 400 with the protocol's code and ``param`` for the first
             problem found.
     """
-    _check_content_type(content_type)
-    body = _decode_json(raw)
+    check_content_type(content_type)
+    body = decode_json(raw)
     fingerprint = fingerprint_of(body)
     if not isinstance(body, dict):
         msg = f"the body must be a JSON object, got {_json_kind(body)}"
@@ -132,7 +140,12 @@ def parse_write_request(raw: bytes, content_type: str | None) -> WriteRequest:
     )
 
 
-def _check_content_type(content_type: str | None) -> None:
+def check_content_type(content_type: str | None) -> None:
+    """Check that a ``Content-Type`` header announces a JSON body in UTF-8.
+
+    Raises:
+        ProtocolError: 400 ``invalid_content_type`` for anything else.
+    """
     mime, _, parameters = (content_type or "").partition(";")
     charset = "utf-8"
     for parameter in parameters.split(";"):
@@ -150,7 +163,12 @@ def _reject_constant(name: str) -> object:
     raise ValueError(msg)
 
 
-def _decode_json(raw: bytes) -> object:
+def decode_json(raw: bytes) -> object:
+    """Decode a JSON body; ``NaN`` and the infinities, which JSON lacks, are refused.
+
+    Raises:
+        ProtocolError: 400 ``invalid_json`` when ``raw`` is not UTF-8 JSON.
+    """
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -192,7 +210,7 @@ def _check_platforms(body: Mapping[str, Any]) -> tuple[str, ...]:
         if not isinstance(platform, str):
             msg = f"each platform must be a string id, got {_json_kind(platform)}"
             raise ProtocolError(400, "invalid_type", msg, param=param)
-        if not _PLATFORM_ID.fullmatch(platform):
+        if not PLATFORM_ID.fullmatch(platform):
             msg = (
                 f"{platform!r} is not a platform id: ids are lowercase letters, digits and "
                 "underscores, starting with a letter (e.g. 'x', 'instagram')"
@@ -250,7 +268,7 @@ def _check_media(media: object) -> tuple[str, ...]:
         if not _is_absolute_http_url(item):
             msg = (
                 f"{item!r} is not an absolute http(s) URL; upload local files first "
-                "(POST /v1/media/uploads) and send the URL they get"
+                f"(POST {UPLOADS_PATH}) and send the URL they get"
             )
             raise ProtocolError(400, "invalid_media_url", msg, param=param)
         urls.append(item)
@@ -344,7 +362,7 @@ def wants_event_stream(accept: str | None) -> bool:
                 except ValueError:
                     quality = 0.0
         media_range = media_range.lower()
-        if media_range == "text/event-stream":
+        if media_range == ACCEPT_STREAM:
             stream_quality = max(stream_quality, quality)
         elif media_range in {"application/json", "application/*", "*/*"}:
             json_quality = max(json_quality, quality)

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from socialwrite._protocol import CREDIT_PER_SUCCESS, render_decimal
 from socialwrite.platforms import RULES
 from socialwrite.sandbox import SandboxConfig
 from socialwrite.sandbox._idempotency import IdempotencyStore
-from socialwrite.sandbox._protocol import CREDIT_PER_SUCCESS, ProtocolError, render_decimal
+from socialwrite.sandbox._protocol import ProtocolError
 from socialwrite.sandbox._publisher import identity_for, render_answer
 from socialwrite.sandbox._runs import WriteRun
 from socialwrite.sandbox._validation import fingerprint_of, last_event_id, wants_event_stream

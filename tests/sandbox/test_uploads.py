@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 
 from socialwrite.sandbox import Sandbox, SandboxConfig
-from socialwrite.sandbox._uploads import UploadStore, uploads_of
+from socialwrite.sandbox._upload_store import UploadStore
+from socialwrite.sandbox._uploads import uploads_of
 from socialwrite.sandbox._uploads_config import UploadConfig
 
 from ._support import API_KEY, REQUEST_ID, RFC3339_UTC, error_of, serve
@@ -418,6 +419,30 @@ async def test_media_urls_404_for_unknown_names() -> None:
             assert response.status == 404
             assert REQUEST_ID.fullmatch(response.headers["X-Request-Id"])
             assert error_of(await response.json())[1] == "media_not_found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/v1/social/write", 404, "not_found"),
+        ("GET", "/uploads/med_1", 404, "not_found"),
+        ("DELETE", "/media/med_1.png", 405, "method_not_allowed"),
+    ],
+)
+async def test_storage_origin_answers_errors_like_the_api(
+    method: str, path: str, status: int, code: str
+) -> None:
+    """The storage origin shares the API's error layer: protocol bodies and request ids."""
+    async with serve() as (sandbox, _), aiohttp.ClientSession() as anonymous:
+        origin = _store(sandbox).storage_origin
+        async with anonymous.request(method, f"{origin}{path}") as response:
+            assert response.status == status
+            assert REQUEST_ID.fullmatch(response.headers["X-Request-Id"])
+            assert error_of(await response.json())[1] == code
+            if status == 405:
+                assert "GET" in response.headers["Allow"]
+    # Counted whatever the answer, as a leak of the API key would be.
+    assert _store(sandbox).stats().storage_requests == 1
 
 
 async def test_concurrent_puts_are_counted() -> None:
