@@ -66,13 +66,13 @@ def validate_platforms(platforms: object) -> tuple[str, ...]:
             known = None
         if known is not None:
             return known
-    checked = _check_platforms(platforms)
+    checked = _check_platform_list(platforms)
     if len(_VALID_PLATFORM_LISTS) < _VALID_PLATFORM_LISTS_MAX:
         _VALID_PLATFORM_LISTS[checked] = checked
     return checked
 
 
-def _check_platforms(platforms: object) -> tuple[str, ...]:
+def _check_platform_list(platforms: object) -> tuple[str, ...]:
     if isinstance(platforms, (str, bytes)):
         msg = f"must be a list of platform ids, e.g. [{platforms!r}], not a bare string"
         raise ValidationError(msg, param="platforms")

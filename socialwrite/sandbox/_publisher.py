@@ -51,7 +51,7 @@ from ._config import SandboxConfig
 from ._ledger import Ledger, PublishedPost, rfc3339
 from ._protocol import ProtocolError
 from ._runs import WriteRun
-from ._validation import WriteRequest
+from ._validation import ReceivedWrite
 
 __all__ = ["PostIdentity", "WriteJob", "identity_for", "render_answer", "run_write"]
 
@@ -291,7 +291,7 @@ class WriteJob:
     """
 
     run: WriteRun
-    request: WriteRequest
+    request: ReceivedWrite
     idempotency_key: str | None
     config: SandboxConfig
     ledger: Ledger

@@ -18,7 +18,7 @@ from ._ledger import Ledger, PublishedPost, SandboxStats
 from ._protocol import ProtocolError
 from ._publisher import WriteJob, run_write
 from ._runs import WriteRun
-from ._validation import WriteRequest
+from ._validation import ReceivedWrite
 
 __all__ = ["SandboxState"]
 
@@ -65,7 +65,7 @@ class SandboxState:
         return self.ledger.clear()
 
     def begin_write(
-        self, request: WriteRequest, *, idempotency_key: str | None
+        self, request: ReceivedWrite, *, idempotency_key: str | None
     ) -> tuple[WriteRun, bool]:
         """Start ``request``, or join the write its ``Idempotency-Key`` already started.
 
@@ -104,7 +104,7 @@ class SandboxState:
             if not run.finished:
                 run.abandon()
 
-    def _start(self, request: WriteRequest, *, idempotency_key: str | None) -> WriteRun:
+    def _start(self, request: ReceivedWrite, *, idempotency_key: str | None) -> WriteRun:
         self._writes_started += 1
         run = WriteRun(number=self._writes_started, platforms=request.platforms)
         job = WriteJob(

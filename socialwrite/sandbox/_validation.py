@@ -36,7 +36,7 @@ from .._protocol import (
 from ._protocol import ProtocolError
 
 __all__ = [
-    "WriteRequest",
+    "ReceivedWrite",
     "check_content_type",
     "check_idempotency_key",
     "decode_json",
@@ -50,7 +50,7 @@ _EVENT_ID = re.compile(r"[0-9]{1,18}")
 
 
 @attrs.frozen(kw_only=True)
-class WriteRequest:
+class ReceivedWrite:
     """A write the sandbox accepted, normalized.
 
     Attributes:
@@ -107,7 +107,7 @@ def fingerprint_of(body: object) -> str:
     return hashlib.sha256(encoded).hexdigest()
 
 
-def parse_write_request(raw: bytes, content_type: str | None) -> WriteRequest:
+def parse_write_request(raw: bytes, content_type: str | None) -> ReceivedWrite:
     """Parse and check a write's body.
 
     Args:
@@ -127,10 +127,10 @@ def parse_write_request(raw: bytes, content_type: str | None) -> WriteRequest:
     if not isinstance(body, dict):
         msg = f"the body must be a JSON object, got {_json_kind(body)}"
         raise ProtocolError(400, "invalid_type", msg)
-    platforms = _check_platforms(body)
+    platforms = _check_platform_list(body)
     text, media, alt_text = _check_content(body)
     options = _check_options(body, platforms)
-    return WriteRequest(
+    return ReceivedWrite(
         platforms=platforms,
         text=text,
         media=media,
@@ -190,7 +190,7 @@ def _json_kind(value: object) -> str:
     return "an object"
 
 
-def _check_platforms(body: Mapping[str, Any]) -> tuple[str, ...]:
+def _check_platform_list(body: Mapping[str, Any]) -> tuple[str, ...]:
     if "platforms" not in body or body["platforms"] is None:
         msg = 'platforms is required: a list of platform ids, e.g. ["x", "bluesky"]'
         raise ProtocolError(400, "parameter_missing", msg, param="platforms")
