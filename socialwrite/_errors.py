@@ -52,6 +52,7 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "ValidationError",
+    "format_seconds",
     "status_error_class",
 ]
 
@@ -221,9 +222,16 @@ class APIStatusError(APIError):
         text = f"[{' '.join(parts)}] {self.message}"
         if self.param:
             text += f" (param: {self.param})"
+        wait = self._wait_text()
+        if wait:
+            text += f" ({wait})"
         if self.request_id:
             text += f" (request id: {self.request_id})"
         return text
+
+    def _wait_text(self) -> str:
+        """What ``str()`` says about waiting before trying again (nothing here)."""
+        return ""
 
     def __repr__(self) -> str:
         return (
@@ -274,8 +282,13 @@ class RateLimitError(APIStatusError):
     Attributes:
         retry_after: seconds the server asked to wait (from ``Retry-After``), or ``None``.
             When it is more than the client will wait, the client raises this
-            error instead of sleeping.
+            error instead of sleeping. ``str()`` says it: ``retry after 120 s``.
     """
+
+    def _wait_text(self) -> str:
+        if self.retry_after is None:
+            return ""
+        return f"retry after {format_seconds(self.retry_after)} s"
 
 
 class InternalServerError(APIStatusError):
@@ -294,6 +307,18 @@ _STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
+
+
+def format_seconds(seconds: float) -> str:
+    """A number of seconds as a person reads it: ``120``, ``1.5``, ``0.25``.
+
+    Example:
+        >>> format_seconds(120.0), format_seconds(1.5), format_seconds(12.7)
+        ('120', '1.5', '13')
+    """
+    if seconds.is_integer() or seconds >= 10:
+        return f"{seconds:.0f}"
+    return f"{seconds:.2f}".rstrip("0").rstrip(".")
 
 
 def status_error_class(status_code: int) -> type[APIStatusError]:

@@ -189,6 +189,18 @@ class _StalledError(APIConnectionError):
         self.cause = cause
 
 
+# A create answered so has no upload endpoint to talk to (404), or not for POST (405).
+_NO_UPLOADS = frozenset({404, 405})
+
+
+class _NoUploadsError(Exception):
+    """The server has no upload endpoint: media must be given as URLs."""
+
+    def __init__(self, error: APIStatusError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _OffsetMismatchError(Exception):
     """The server is at another offset than the client thought (409 with ``offset``)."""
 
@@ -300,6 +312,14 @@ class _Uploader:
             return
         if self._failure_from_emit:
             raise error
+        if isinstance(error, _NoUploadsError):
+            cause = error.error
+            msg = (
+                f"could not upload {_shown(file.path)!r}; nothing was published: the server at "
+                f"{self.requester.base_url} does not accept uploads (POST {UPLOADS_PATH} "
+                f"answered {cause.status_code}); pass media as http(s) URLs instead of local files"
+            )
+            raise MediaUploadError(msg, source=file.source, cause=cause) from cause
         reason = self.requester.redact_text(str(error) or type(error).__name__)
         msg = f"could not upload {_shown(file.path)!r}; nothing was published: {reason}"
         raise MediaUploadError(msg, source=file.source, cause=error) from error
@@ -422,7 +442,12 @@ class _Uploader:
             "size": size,
             "sha256": sha256,
         }
-        response, data = await self._call("POST", url, fields)
+        try:
+            response, data = await self._call("POST", url, fields)
+        except APIStatusError as exc:
+            if exc.status_code in _NO_UPLOADS:
+                raise _NoUploadsError(exc) from exc
+            raise
         return decode_upload_created(data, size, status=response.status_code, url=url)
 
     async def _head(self, upload_url: str, size: int) -> int:
@@ -490,8 +515,11 @@ class _Uploader:
                     await response.aclose()
 
     async def _answer(self, response: Response, method: str, url: str) -> Any:
-        """The decoded JSON of a small call's answer (``None`` for HEAD), or its error."""
-        if response.status_code >= 300:
+        """The decoded JSON of a small call's answer (``None`` for HEAD), or its error.
+
+        Only a 2xx is a success: a 3xx is an error too (no redirect is followed).
+        """
+        if not 200 <= response.status_code < 300:
             raise await self.requester.read_error(response, method=method, url=_safe(url))
         if method == "HEAD":
             return None

@@ -9,8 +9,10 @@ It owns what every request has in common, so that nothing above it does:
 * redaction: bytes and text that came from the server pass through
   ``redact`` / ``redact_text`` before they reach an error or a log line, so an
   echoed API key goes no further;
-* error answers: ``read_error`` reads a bounded body and decodes it (in the
-  converter) into the typed ``APIStatusError``;
+* error answers: ``read_error`` reads the start of the body (never failing
+  for its size, so a huge error page still gives its status's class) and
+  decodes it (in the converter) into the typed ``APIStatusError``; a 3xx is
+  an error too, naming where it pointed, since no redirect is followed;
 * the total deadline of an attempt (``within_total``);
 * the ONE retry loop (``retrying``): the write and every upload call use it.
   Its hook ``before_retry`` lets a caller move its state forward between
@@ -33,12 +35,12 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 import sniffio
 
-from ._converter import error_from_body
+from ._converter import error_from_body, redirect_error
 from ._errors import APIConnectionError, APIStatusError, APITimeoutError
 from ._logging import logger, redact_url
 from ._protocol import HEADER_REQUEST_ID, HEADER_RETRY_AFTER
 from ._retry import RetryPolicy, parse_retry_after
-from ._transport import Response, Transport, default_transport, origin_of
+from ._transport import Response, Transport, default_transport, origin_of, read_prefix
 
 if TYPE_CHECKING:
     import aiohttp
@@ -48,7 +50,7 @@ __all__ = ["MAX_ERROR_BODY", "Requester", "sdk_version"]
 T = TypeVar("T")
 
 MAX_ERROR_BODY = 1024 * 1024
-"""The most bytes of an error answer read: an error body is small."""
+"""The most bytes of an error answer read; the rest of a larger one is left unread."""
 
 _REDACTED = "[redacted]"
 
@@ -212,18 +214,47 @@ class Requester:
     # -- answers -------------------------------------------------------------------------------
 
     async def read_error(self, response: Response, *, method: str, url: str) -> APIStatusError:
-        """Read an error answer (at most ``MAX_ERROR_BODY`` bytes) into its typed error."""
-        raw = self.redact(await response.aread(MAX_ERROR_BODY))
+        """Turn an answer that is not a success into its typed error.
+
+        A 3xx is not read: its error names the status and its ``Location``.
+        Otherwise at most ``MAX_ERROR_BODY`` bytes of the body are read (a
+        larger body is cut, never refused, so its status still decides the
+        error's class and whether it is retried), without the API key.
+        """
         headers = response.headers
         request_id = headers.get(HEADER_REQUEST_ID.lower())
+        if request_id is not None:
+            request_id = self.redact_text(request_id)
+        status = response.status_code
+        if 300 <= status < 400:
+            location = headers.get("location")
+            return redirect_error(
+                status,
+                None if location is None else self.redact_text(location),
+                request_id=request_id,
+                method=method,
+                url=url,
+            )
+        raw, cut = await read_prefix(response, MAX_ERROR_BODY)
+        if cut:
+            raw = self._without_partial_key(raw)
         return error_from_body(
-            response.status_code,
-            raw,
-            request_id=None if request_id is None else self.redact_text(request_id),
+            status,
+            self.redact(raw),
+            request_id=request_id,
             retry_after=parse_retry_after(headers.get(HEADER_RETRY_AFTER.lower())),
             method=method,
             url=url,
+            redact=self.redact_text,
         )
+
+    def _without_partial_key(self, data: bytes) -> bytes:
+        """Drop the end of a cut body when it is the start of the API key."""
+        key = self._api_key.encode()
+        for size in range(min(len(key) - 1, len(data)), 0, -1):
+            if data.endswith(key[:size]):
+                return data[:-size]
+        return data
 
     # -- time and retries ----------------------------------------------------------------------
 

@@ -254,7 +254,7 @@ class WriteRun:
         response = await requester.transport().send(request)
         try:
             # The common answer, a stream, is read without a detour.
-            if 200 <= response.status_code < 400 and (
+            if 200 <= response.status_code < 300 and (
                 response.headers.get("content-type") == ACCEPT_STREAM
             ):
                 return await self._read_stream(response, emit, progress, url)
@@ -271,7 +271,8 @@ class WriteRun:
     ) -> WriteResult:
         requester = self.requester
         status = response.status_code
-        if status >= 400 or status < 200:
+        if not 200 <= status < 300:
+            # A 3xx too, whatever its body: the SDK follows no redirect.
             raise await requester.read_error(response, method="POST", url=url)
         request_id = self._request_id(response)
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -416,6 +417,7 @@ class WriteRun:
             retry_after=None,
             method="POST",
             url=url,
+            redact=self.requester.redact_text,
         )
 
     def _request_id(self, response: Response) -> str | None:

@@ -236,13 +236,14 @@ async def test_unparseable_answers(answer: MockResponse) -> None:
 
 
 async def test_error_body_that_is_not_json() -> None:
-    """A 502 from a proxy with an HTML body still maps to InternalServerError."""
+    """A 502 from a proxy with an HTML body maps to InternalServerError, its text the message."""
     answer = MockResponse(status_code=502, headers={}, body=b"<html>Bad gateway</html>")
     transport = MockTransport(lambda request: answer)
     async with make_client(transport, max_retries=0) as client:
         with pytest.raises(socialwrite.InternalServerError) as info:
             await client.write(platforms=["x"], content={"text": "a"})
-    assert "502" in info.value.message
+    assert info.value.message == "Bad gateway"
+    assert str(info.value) == "[502] Bad gateway"
 
 
 async def test_streamed_answer() -> None:

@@ -13,6 +13,7 @@ from socialwrite._errors import status_error_class
     [
         (400, socialwrite.BadRequestError),
         (401, socialwrite.AuthenticationError),
+        (402, socialwrite.InsufficientCreditsError),
         (403, socialwrite.PermissionDeniedError),
         (404, socialwrite.NotFoundError),
         (409, socialwrite.ConflictError),
@@ -25,6 +26,7 @@ from socialwrite._errors import status_error_class
         (503, socialwrite.InternalServerError),
         (504, socialwrite.InternalServerError),
         (418, socialwrite.APIStatusError),
+        (302, socialwrite.APIStatusError),
     ],
 )
 def test_status_maps_to_class(status: int, cls: type[socialwrite.APIStatusError]) -> None:

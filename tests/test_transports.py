@@ -439,6 +439,50 @@ async def test_a_given_library_client_is_never_closed(case: tuple[str, str]) -> 
                 assert not http.is_closed
 
 
+REDIRECT = (
+    b"HTTP/1.1 302 Found\r\nLocation: /v1/elsewhere\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 2\r\n\r\n{}"
+)
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["own", "given-following-client"])
+async def test_a_redirect_is_never_followed(case: tuple[str, str], given: bool) -> None:
+    """A 302 comes back as the answer, on one request, even from a client set to follow."""
+    requests: list[bytes] = []
+
+    async def redirect(stream: SocketStream) -> None:
+        requests.append(await read_request(stream))
+        await stream.send(REDIRECT)
+
+    async with raw_server(redirect) as base_url, contextlib.AsyncExitStack() as stack:
+        transport: Transport
+        if case[1] == "aiohttp":
+            import aiohttp
+
+            session = None
+            if given:
+                session = await stack.enter_async_context(aiohttp.ClientSession())
+            transport = AiohttpTransport(session)
+        else:
+            import httpx2
+
+            client = None
+            if given:
+                client = await stack.enter_async_context(httpx2.AsyncClient(follow_redirects=True))
+            transport = Httpx2Transport(client=client)
+        try:
+            response = await transport.send(request_to(base_url))
+            try:
+                assert response.status_code == 302
+                assert response.headers["location"] == "/v1/elsewhere"
+            finally:
+                await response.aclose()
+        finally:
+            await transport.aclose()
+    assert len(requests) == 1
+    assert requests[0].startswith(b"POST /v1/social/write ")
+
+
 async def test_a_closed_transport_refuses_to_send(
     make_transport: Callable[[], Transport],
 ) -> None:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from ._base import Body, Request, Response, Timeout, Transport, new_request, origin_of
+from ._base import (
+    Body,
+    Request,
+    Response,
+    Timeout,
+    Transport,
+    new_request,
+    origin_of,
+    read_prefix,
+)
 
 __all__ = [
     "Body",
@@ -13,6 +22,7 @@ __all__ = [
     "default_transport",
     "new_request",
     "origin_of",
+    "read_prefix",
 ]
 
 

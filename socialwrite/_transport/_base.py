@@ -28,6 +28,7 @@ __all__ = [
     "new_request",
     "origin_of",
     "read_limited",
+    "read_prefix",
 ]
 
 Body = bytes | AsyncIterable[bytes] | None
@@ -209,6 +210,28 @@ async def read_limited(
                 )
             parts.append(chunk)
     return b"".join(parts)
+
+
+async def read_prefix(response: Response, limit: int) -> tuple[bytes, bool]:
+    """Read at most ``limit`` bytes of a response's body, never failing for its size.
+
+    For answers whose start is all that is wanted (an error page): a body of
+    any size gives its first ``limit`` bytes, and the rest is left unread
+    (closing the response then closes its connection).
+
+    Returns:
+        The bytes read (at most ``limit``), and whether the body went on past them.
+    """
+    parts: list[bytes] = []
+    size = 0
+    async with aclosing(response.aiter_bytes()) as chunks:
+        async for chunk in chunks:
+            if size + len(chunk) > limit:
+                parts.append(chunk[: limit - size])
+                return b"".join(parts), True
+            size += len(chunk)
+            parts.append(chunk)
+    return b"".join(parts), False
 
 
 def origin_of(url: str) -> tuple[str, str, int]:

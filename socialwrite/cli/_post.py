@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from .._client import API_KEY_ENV, BASE_URL_ENV, AsyncClient
-from .._errors import APIError, MediaUploadError, ValidationError
+from .._errors import APIError, InsufficientCreditsError, MediaUploadError, ValidationError
 from .._models import WriteResult
 from .._stream import WriteOperation
 from ..events import Event
@@ -257,6 +257,12 @@ def post(
         ctx.exit(EXIT_FAILED)
 
 
+def _out_of_credits(error: APIError | MediaUploadError) -> bool:
+    """True for a 402, also when it stopped an upload."""
+    cause = error.cause if isinstance(error, MediaUploadError) else error
+    return isinstance(cause, InsufficientCreditsError)
+
+
 def _write(
     client: AsyncClient,
     operation: WriteOperation,
@@ -278,6 +284,12 @@ def _write(
     except ValidationError as exc:
         fail(str(exc), EXIT_USAGE)
     except (APIError, MediaUploadError) as exc:
+        if _out_of_credits(exc):
+            fail(
+                "the account is out of credits, so nothing was published: add credits, "
+                f"then post again ({type(exc).__name__}: {exc})",
+                EXIT_FAILED,
+            )
         fail(f"{type(exc).__name__}: {exc}", EXIT_FAILED)
     except KeyboardInterrupt:
         hint = (
