@@ -303,10 +303,10 @@ class WriteRun:
             raise APIResponseValidationError(
                 msg, status_code=status, request_id=request_id, method="POST", url=url
             ) from None
-        self._check_platforms(result, status, request_id, url)
+        self._check_result_platforms(result, status, request_id, url)
         return result
 
-    def _check_platforms(
+    def _check_result_platforms(
         self, result: WriteResult, status: int, request_id: str | None, url: str
     ) -> None:
         got = tuple([r.platform for r in result.results])
@@ -386,7 +386,7 @@ class WriteRun:
                 final = structure_write_result(
                     data, idempotency_key=self.idempotency_key, request_id=request_id
                 )
-                self._check_platforms(final, status, request_id, url)
+                self._check_result_platforms(final, status, request_id, url)
                 if self.streamed:
                     await self._emit_remaining(final, emit, progress)
                 return final
