@@ -39,8 +39,11 @@ from ._errors import (
     ValidationError,
 )
 from ._models import CommentResult, Content, Media, PlatformResult, WriteResult
+from ._retry import RetryPolicy
 from ._stream import WriteOperation, WriteStream
-from ._options import (
+from ._transport import Timeout
+from .platforms import PlatformPreview, preview
+from .platforms._options import (
     InstagramOptions,
     LinkedInOptions,
     PinterestOptions,
@@ -48,9 +51,6 @@ from ._options import (
     XOptions,
     YouTubeOptions,
 )
-from ._retry import RetryPolicy
-from ._transport import Timeout
-from .platforms import PlatformPreview, preview
 
 __all__ = [
     "APIConnectionError",

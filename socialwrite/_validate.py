@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 from ._errors import ValidationError
 from ._json import encode_body
 from ._models import Content, Media, _to_alt_text, _to_media_tuple
-from ._options import normalize_options
 from ._protocol import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     MAX_MEDIA,
@@ -32,6 +31,7 @@ from ._protocol import (
     is_printable_ascii,
 )
 from ._request import PLACEHOLDER_URL, LocalFile, WriteRequest, text_only_body, write_body
+from .platforms._normalize import normalize_options
 
 __all__ = [
     "validate_content",

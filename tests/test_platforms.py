@@ -10,7 +10,6 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from socialwrite import _twitter_text
 from socialwrite._errors import ValidationError
 from socialwrite._models import Content, Media
 from socialwrite.platforms import (
@@ -25,6 +24,7 @@ from socialwrite.platforms import (
     WARNING_TOO_MANY_MEDIA,
     WARNING_TRUNCATED,
     PlatformPreview,
+    _twitter_text,
     check_media,
     count_hashtags,
     count_text,

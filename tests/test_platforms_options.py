@@ -9,17 +9,16 @@ import attrs
 import pytest
 
 from socialwrite._errors import ValidationError
-from socialwrite._options import (
+from socialwrite.platforms import RULES, OptionSpec
+from socialwrite.platforms._normalize import normalize_options, options_class_for
+from socialwrite.platforms._options import (
     InstagramOptions,
     LinkedInOptions,
     PinterestOptions,
     RedditOptions,
     XOptions,
     YouTubeOptions,
-    normalize_options,
-    options_class_for,
 )
-from socialwrite.platforms import RULES
 
 ALL = [*RULES, "myspace"]
 
@@ -43,11 +42,42 @@ VALID: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("platform", sorted(CLASSES))
-def test_class_fields_are_the_table_schema(platform: str) -> None:
-    """Each options class has exactly the options the platform table lists."""
+def test_class_is_the_rows_schema(platform: str) -> None:
+    """The row points at the class, and its options are the class's fields, in order."""
     cls = CLASSES[platform]
     assert options_class_for(platform) is cls
+    assert RULES[platform].options_class is cls
     assert [field.name for field in attrs.fields(cls)] == list(RULES[platform].options)
+
+
+def test_option_specs_are_read_from_the_class() -> None:
+    """Choices and limits come from option(), descriptions from the class docstring."""
+    assert RULES["instagram"].options["format"] == OptionSpec(
+        name="format",
+        description='where the post appears: ``"feed"``, ``"stories"`` or ``"reels"``.',
+        choices=("feed", "stories", "reels"),
+    )
+    first_comment = RULES["instagram"].options["first_comment"]
+    assert first_comment.description == (
+        "a comment posted right after the post; it is a separate "
+        "step that can fail on its own after the post succeeded."
+    )
+    assert first_comment.choices is None
+    assert first_comment.max_length is None
+    assert RULES["reddit"].options["title"].max_length == 300
+
+
+def test_a_subclass_keeps_its_platform() -> None:
+    """A subclass of an options class is checked as its platform's, in both places."""
+
+    @attrs.frozen(kw_only=True)
+    class MyXOptions(XOptions):
+        pass
+
+    with pytest.raises(ValidationError) as info:
+        MyXOptions(reply_to=5)  # type: ignore[arg-type]
+    assert info.value.param == "options.x.reply_to"
+    assert normalize_options(["x"], {"x": MyXOptions(quote="7")}) == {"x": {"quote": "7"}}
 
 
 def test_platforms_without_a_class() -> None:

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socialwrite import _twitter_text as tt
+from socialwrite.platforms import _twitter_text as tt
 from socialwrite.platforms import count_text
 
 DATA = Path(__file__).parent / "data" / "twitter-text"

@@ -190,29 +190,37 @@ def _regions(text: str) -> list[tuple[int, int]]:
     return regions
 
 
+def _first_match(text: str) -> tuple[str, regex.Match[str]] | None:
+    """Return the link at the very start of ``text``, if any, with the character before it.
+
+    twitter-text takes the first character as the one before a link starting
+    just after it, and when that fails tries a link starting at 0.
+    """
+    if len(text) > 1 and _PRECEDING.match(text, 0) is not None:
+        match = _URL.match(text, 1)
+        if match is not None:
+            return text[0], match
+    match = _URL.match(text, 0)
+    return None if match is None else ("", match)
+
+
 def _matches(text: str) -> Iterator[tuple[str, regex.Match[str]]]:
     """Yield ``(preceding character, match)`` for each link pattern match, left to right.
 
     The same matches as twitter-text's global regular expression, which at
     each position takes the character there as the one before a link that
-    starts just after it (at the very start, then tries a link starting at 0),
-    and after a match goes on from its end.
+    starts just after it (at the very start, see ``_first_match``), and
+    after a match goes on from its end.
     """
     regions = _regions(text)
     if not regions:
         return
     done = 0  # starts below this are settled
     if regions[0][0] <= 1:
-        first = None
-        if len(text) > 1 and _PRECEDING.match(text, 0) is not None:
-            first = _URL.match(text, 1)
-            if first is not None:
-                yield text[0], first
-        if first is None:
-            first = _URL.match(text, 0)
-            if first is not None:
-                yield "", first
-        done = 2 if first is None else first.end() + 1
+        first = _first_match(text)
+        if first is not None:
+            yield first
+        done = 2 if first is None else first[1].end() + 1
     for region_start, region_end in regions:
         start = max(region_start, done)
         while start < region_end:
@@ -228,9 +236,47 @@ def _matches(text: str) -> Iterator[tuple[str, regex.Match[str]]]:
         done = max(done, start)
 
 
+def _protocol_url_end(url: str, start: int, end: int) -> int | None:
+    """Return where a link with a protocol ends, or ``None`` when it is no link.
+
+    A ``t.co`` link ends at its slug (and query), whatever follows, and one
+    with a slug over 40 characters is none.
+    """
+    tco = _TCO_URL.match(url)
+    if tco is None:
+        return end
+    if len(tco.group(1)) > _MAX_TCO_SLUG_LENGTH:
+        return None
+    return start + tco.end()
+
+
+def _bare_domains(text: str, match: regex.Match[str]) -> Iterator[tuple[int, int]]:
+    """Yield the links in a match without a protocol.
+
+    Only the ASCII domains inside the match are links; a lone ``name.cc``
+    (two labels, country TLD) is not, unless a path follows or it is one of
+    the special short domains.
+    """
+    domain, path = match.group(2, 3)
+    start, end = match.span()
+    spans = [(start + m.start(), start + m.end()) for m in _ASCII_DOMAIN.finditer(domain)]
+    if not spans:
+        return
+    if path:
+        yield from spans[:-1]
+        yield spans[-1][0], end
+        return
+    for span_start, span_end in spans:
+        ascii_domain = text[span_start:span_end]
+        if _SPECIAL_SHORT_DOMAIN.fullmatch(ascii_domain) or not _SHORT_COUNTRY_DOMAIN.fullmatch(
+            ascii_domain
+        ):
+            yield span_start, span_end
+
+
 def _iter_urls(text: str, *, without_protocol: bool) -> Iterator[tuple[int, int]]:
     for before, match in _matches(text):
-        protocol, domain, path = match.group(1, 2, 3)
+        protocol, domain = match.group(1, 2)
         url = match.group()
         start, end = match.span()
         if not _labels_fit(domain):
@@ -240,32 +286,11 @@ def _iter_urls(text: str, *, without_protocol: bool) -> Iterator[tuple[int, int]
         if len(protocol or "https://") + len(url) > _MAX_URL_LENGTH:
             continue
         if protocol:
-            tco = _TCO_URL.match(url)
-            if tco is not None:
-                if len(tco.group(1)) > _MAX_TCO_SLUG_LENGTH:
-                    continue
-                # A t.co link ends at its slug (and query), whatever follows.
-                end = start + tco.end()
-            yield start, end
-            continue
-        if not without_protocol or before in _BAD_PRECEDING_WITHOUT_PROTOCOL:
-            continue
-        # Without a protocol only the ASCII domains inside the match are links;
-        # a lone "name.cc" (two labels, country TLD) is not, unless a path follows
-        # or it is one of the special short domains.
-        spans = [(start + m.start(), start + m.end()) for m in _ASCII_DOMAIN.finditer(domain)]
-        if not spans:
-            continue
-        if path:
-            yield from spans[:-1]
-            yield spans[-1][0], end
-            continue
-        for span_start, span_end in spans:
-            ascii_domain = text[span_start:span_end]
-            if _SPECIAL_SHORT_DOMAIN.fullmatch(ascii_domain) or not _SHORT_COUNTRY_DOMAIN.fullmatch(
-                ascii_domain
-            ):
-                yield span_start, span_end
+            url_end = _protocol_url_end(url, start, end)
+            if url_end is not None:
+                yield start, url_end
+        elif without_protocol and before not in _BAD_PRECEDING_WITHOUT_PROTOCOL:
+            yield from _bare_domains(text, match)
 
 
 def url_spans(text: str, *, without_protocol: bool = True) -> list[tuple[int, int]]:
