@@ -40,7 +40,14 @@ from ._errors import APIConnectionError, APIStatusError, APITimeoutError
 from ._logging import logger, redact_url
 from ._protocol import HEADER_REQUEST_ID, HEADER_RETRY_AFTER
 from ._retry import RetryPolicy, parse_retry_after
-from ._transport import Response, Transport, default_transport, origin_of, read_prefix
+from ._transport import (
+    Response,
+    Transport,
+    default_transport,
+    origin_of,
+    read_prefix,
+    session_transport,
+)
 
 if TYPE_CHECKING:
     import aiohttp
@@ -61,7 +68,7 @@ def sdk_version() -> str:
     """The installed version of socialwrite (read from package metadata once)."""
     global _sdk_version  # noqa: PLW0603 - computed once, on first use
     if _sdk_version is None:
-        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - once
 
         try:
             _sdk_version = version("socialwrite")
@@ -168,9 +175,7 @@ class Requester:
                 if backend != "asyncio":
                     msg = "an aiohttp session only works on asyncio; under trio, do not pass one"
                     raise RuntimeError(msg)
-                from ._transport._aiohttp import AiohttpTransport  # noqa: PLC0415
-
-                self._transport = AiohttpTransport(self._session)
+                self._transport = session_transport(self._session)
             else:
                 self._transport = default_transport(backend)
         return self._transport

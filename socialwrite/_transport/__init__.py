@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._base import (
     Body,
     Request,
@@ -12,6 +14,9 @@ from ._base import (
     origin_of,
     read_prefix,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = [
     "Body",
@@ -52,3 +57,10 @@ def default_transport(backend: str) -> Transport:
         return Httpx2Transport()
     msg = f"socialwrite runs on asyncio or trio, not on {backend!r}"
     raise RuntimeError(msg)
+
+
+def session_transport(session: aiohttp.ClientSession) -> Transport:
+    """Return a transport over the caller's aiohttp session (asyncio only; never closed here)."""
+    from ._aiohttp import AiohttpTransport  # noqa: PLC0415 - imported when first used
+
+    return AiohttpTransport(session)
