@@ -35,7 +35,9 @@ from ._protocol import HEADER_REQUEST_ID, HEADER_UPLOAD_LENGTH, HEADER_UPLOAD_OF
 from .events import PlatformStatus
 
 __all__ = [
+    "MAX_CREDITS",
     "MESSAGE_LIMIT",
+    "MISSING_RESULT",
     "TEXT_LIMIT",
     "TEXT_SCAN",
     "ResponseShapeError",
@@ -46,8 +48,11 @@ __all__ = [
     "error_from_body",
     "json_string",
     "loads",
+    "match_results",
+    "missing_result",
     "parse_datetime",
     "reason_phrase",
+    "redact_json",
     "redirect_error",
     "structure",
 ]
@@ -224,7 +229,7 @@ def _checked_platform_result(obj: object, what: str) -> PlatformResult:
     return PlatformResult(
         platform=platform,
         success=success,
-        post_id=_optional_str(data, "post_id", what),
+        post_id=_post_id(data.get("post_id"), what),
         url=_optional_str(data, "url", what),
         error=_optional_str(data, "error", what),
         error_code=_optional_str(data, "error_code", what),
@@ -236,6 +241,32 @@ def _checked_platform_result(obj: object, what: str) -> PlatformResult:
         ),
         extra=extra,
     )
+
+
+# The most digits of an integral number written out as one (beyond: its exponent form).
+_POST_ID_DIGITS = 64
+
+
+def _post_id(value: object, what: str) -> str | None:
+    """A post id: a string as is, a JSON number as its decimal text (some servers send one).
+
+    An integer is written out exactly (``1234567890123456789``, ``1e3`` as
+    ``1000``); any other number as its own decimal text (``12.5``).
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, Decimal):
+        if value.is_finite() and value.adjusted() < _POST_ID_DIGITS:
+            whole = value.to_integral_value()
+            if whole == value:
+                return str(int(whole))
+        return str(value)
+    if isinstance(value, float):  # NaN or an infinity: all the decoder makes a float of
+        return dumps(value)
+    msg = f"{what}.post_id must be a string, a number or null, got {type(value).__name__}"
+    raise ResponseShapeError(msg)
 
 
 def _to_decimal(value: object, what: str) -> Decimal:
@@ -265,11 +296,70 @@ def _to_decimal(value: object, what: str) -> Decimal:
 
 _WRITE_RESULT_FIELDS = frozenset({"results", "credits_used"})
 
+MAX_CREDITS = Decimal(10**9)
+"""The most credits one write can cost; an answer claiming more is not believed."""
+# ``credits_used.adjusted()`` below this: the amount is under 10**9.
+_CREDITS_EXPONENT = 9
+
+MISSING_RESULT = "missing_result"
+"""The ``error_code`` of a platform the server's answer has no result for."""
+
+
+def missing_result(platform: str) -> PlatformResult:
+    """The failed result that stands for a platform the answer left out."""
+    message = (
+        f"the server's answer has no result for {platform!r}, so whether the post was "
+        f"published there is unknown: check the account on {platform} before posting it again"
+    )
+    return new_platform_result(platform, False, None, None, message, MISSING_RESULT, None, None, {})
+
+
+def match_results(
+    results: list[PlatformResult], platforms: tuple[str, ...]
+) -> tuple[PlatformResult, ...]:
+    """Put results in the order of ``platforms``, matched by ``platform``.
+
+    A platform without a result gets `missing_result`; of two results for one
+    platform the first wins; a result for a platform the write did not ask
+    for is dropped (it is not a post of this write).
+    """
+    by_platform: dict[str, PlatformResult] = {}
+    for result in results:
+        by_platform.setdefault(result.platform, result)
+    return tuple([by_platform.get(platform) or missing_result(platform) for platform in platforms])
+
+
+def _credits(value: object) -> Decimal:
+    """``credits_used``, checked: a finite amount from 0 to ``MAX_CREDITS``."""
+    amount = _to_decimal(0 if value is None else value, "credits_used")
+    if amount < 0 or amount > MAX_CREDITS:
+        text = str(amount)
+        shown = text if len(text) <= 32 else text[:31] + "…"
+        msg = f"credits_used is {shown}, not an amount from 0 to {MAX_CREDITS}"
+        raise ResponseShapeError(msg)
+    return amount
+
 
 def structure_write_result(
-    obj: object, *, idempotency_key: str | None = None, request_id: str | None = None
+    obj: object,
+    *,
+    idempotency_key: str | None = None,
+    request_id: str | None = None,
+    platforms: tuple[str, ...] | None = None,
 ) -> WriteResult:
-    """Decode the aggregate answer (the plain JSON answer, or a ``done`` event's data)."""
+    """Decode the aggregate answer (the plain JSON answer, or a ``done`` event's data).
+
+    Args:
+        obj: the decoded JSON.
+        idempotency_key: the write's key, for the result.
+        request_id: the answer's request id, for the result.
+        platforms: the write's platforms: the results are then matched to
+            them by ``platform`` (see `match_results`), in their order.
+
+    Raises:
+        ResponseShapeError: the answer is not the protocol's shape, or its
+            ``credits_used`` is not an amount from 0 to ``MAX_CREDITS``.
+    """
     data = _expect_mapping(obj, "answer")
     raw_results = data.get("results")
     if not isinstance(raw_results, list):
@@ -284,15 +374,52 @@ def structure_write_result(
     credits_raw = data.get("credits_used", 0)
     credits_used = (
         credits_raw
-        if type(credits_raw) is Decimal and credits_raw.is_finite()
-        else _to_decimal(0 if credits_raw is None else credits_raw, "credits_used")
+        if type(credits_raw) is Decimal
+        and credits_raw.is_finite()
+        and not credits_raw.is_signed()
+        and credits_raw.adjusted() < _CREDITS_EXPONENT
+        else _credits(credits_raw)
     )
     extra = (
         {}
         if _WRITE_RESULT_FIELDS.issuperset(data)
         else {k: v for k, v in data.items() if k not in _WRITE_RESULT_FIELDS}
     )
-    return new_write_result(tuple(results), credits_used, idempotency_key, request_id, 0, extra)
+    ordered = tuple(results)
+    if platforms is not None and tuple([r.platform for r in results]) != platforms:
+        ordered = match_results(results, platforms)
+    return new_write_result(ordered, credits_used, idempotency_key, request_id, 0, extra)
+
+
+def redact_json(value: Any, redact: Callable[[str], str]) -> Any:
+    """A copy of decoded JSON with ``redact`` applied to every string (keys too).
+
+    For an error's ``body``: an escaped echo of the API key (written with JSON
+    escapes) is whole again once decoded, so redacting the bytes is not enough.
+    Iterative, not recursive: the value may be nested as deep as ``loads`` allows.
+    """
+    if isinstance(value, str):
+        return redact(value)
+    if not isinstance(value, (list, dict)):
+        return value
+    root: list[Any] = [None]
+    # (the container to copy, where its copy goes: a list and an index or key)
+    pending: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while pending:
+        source, target, slot = pending.pop()
+        if isinstance(source, str):
+            target[slot] = redact(source)
+        elif isinstance(source, list):
+            copy: list[Any] = [None] * len(source)
+            target[slot] = copy
+            pending.extend((item, copy, index) for index, item in enumerate(source))
+        elif isinstance(source, dict):
+            mapping: dict[str, Any] = {redact(key): None for key in source}
+            target[slot] = mapping
+            pending.extend((item, mapping, redact(key)) for key, item in source.items())
+        else:
+            target[slot] = source
+    return root[0]
 
 
 converter.register_structure_hook(PlatformResult, lambda obj, _: structure_platform_result(obj))
@@ -723,54 +850,68 @@ def decode_upload_completed(data: object, *, url: str) -> str:
 
 
 # -- streamed events ---------------------------------------------------------------------
+#
+# A ``status`` or ``result`` event that cannot be matched to one of the write's
+# platforms, or does not parse, is skipped (``None``), never an error: the
+# ``done`` event repeats every result, and it decides. A stream is not lost to
+# a server that numbers its platforms differently.
 
 
-def _event_index(data: Mapping[str, Any], platforms: tuple[str, ...]) -> int:
-    """The ``index`` of an event, checked against the write's platforms."""
+def event_index(data: Mapping[str, Any], platforms: tuple[str, ...]) -> int | None:
+    """The write's index of the platform an event is about, or ``None`` when it is none of them.
+
+    Its ``platform`` decides; ``index`` counts only when ``platform`` is absent
+    (the protocol sends both: a server whose ``index`` disagrees is taken at
+    its ``platform``).
+    """
+    platform = data.get("platform")
     index = data.get("index")
-    if isinstance(index, bool) or not isinstance(index, int):
-        msg = "index must be an integer"
-        raise ResponseShapeError(msg)
-    if not 0 <= index < len(platforms):
-        msg = f"index {index} is outside the write's {len(platforms)} platforms"
-        raise ResponseShapeError(msg)
-    platform = data.get("platform", platforms[index])
-    if platform != platforms[index]:
-        msg = f"index {index} is {platforms[index]!r}, not {platform!r}"
-        raise ResponseShapeError(msg)
-    return index
+    if platform is None:
+        if type(index) is int and 0 <= index < len(platforms):
+            return index
+        return None
+    if type(index) is int and 0 <= index < len(platforms) and platforms[index] == platform:
+        return index
+    if isinstance(platform, str) and platform in platforms:
+        return platforms.index(platform)
+    return None
 
 
-def decode_status_event(data: object, platforms: tuple[str, ...]) -> PlatformStatus:
-    """Decode a ``status`` event's data for a write to ``platforms``."""
-    if not isinstance(data, dict):
-        msg = "status data must be an object"
-        raise ResponseShapeError(msg)
-    index = _event_index(data, platforms)
+def decode_status_event(data: object, platforms: tuple[str, ...]) -> PlatformStatus | None:
+    """Decode a ``status`` event's data for a write to ``platforms``; ``None`` to skip it.
+
+    A ``progress`` that is not a finite number is taken as unknown (``None``).
+    """
+    if type(data) is not dict:
+        return None
+    index = event_index(data, platforms)
     state = data.get("state")
-    if not isinstance(state, str):
-        msg = "status.state must be a string"
-        raise ResponseShapeError(msg)
+    if index is None or not isinstance(state, str):
+        return None
     raw_progress = data.get("progress")
     progress: float | None = None
-    if raw_progress is not None:
-        if isinstance(raw_progress, bool) or not isinstance(raw_progress, (int, float, Decimal)):
-            msg = "status.progress must be a number or null"
-            raise ResponseShapeError(msg)
+    if isinstance(raw_progress, (int, float, Decimal)) and not isinstance(raw_progress, bool):
         progress = float(raw_progress)
         if not math.isfinite(progress):
-            msg = "status.progress must be a finite number"
-            raise ResponseShapeError(msg)
+            progress = None
     return PlatformStatus(platform=platforms[index], index=index, state=state, progress=progress)
 
 
-def decode_result_event(data: object, platforms: tuple[str, ...]) -> tuple[int, PlatformResult]:
-    """Decode a ``result`` event's data: the platform's index and its result."""
-    if not isinstance(data, dict):
-        msg = "result data must be an object"
-        raise ResponseShapeError(msg)
-    index = _event_index(data, platforms)
-    return index, structure_platform_result(data, "result")
+def decode_result_event(
+    data: object, platforms: tuple[str, ...]
+) -> tuple[int, PlatformResult] | None:
+    """Decode a ``result`` event's data: its platform's index and result; ``None`` to skip it."""
+    if type(data) is not dict:
+        return None
+    index = event_index(data, platforms)
+    if index is None:
+        return None
+    if data.get("platform") != platforms[index]:
+        data = {**data, "platform": platforms[index]}
+    try:
+        return index, structure_platform_result(data, "result")
+    except ResponseShapeError:
+        return None
 
 
 def error_event_status(data: object) -> int:

@@ -100,10 +100,14 @@ class MediaUploadError(SocialWriteError):
     Attributes:
         source: the local path that failed.
         cause: the underlying error (also set as ``__cause__``).
+        idempotency_key: the key the write would have been sent with. Nothing
+            was published, so sending the write again (with this key or a new
+            one) is safe.
     """
 
     source: str
     cause: BaseException | None
+    idempotency_key: str | None
 
     def __init__(
         self, message: str, *, source: str | os.PathLike[str], cause: BaseException | None = None
@@ -111,6 +115,7 @@ class MediaUploadError(SocialWriteError):
         super().__init__(message)
         self.source = os.fspath(source)
         self.cause = cause
+        self.idempotency_key = None
 
 
 class APIError(SocialWriteError):
@@ -147,13 +152,21 @@ class APITimeoutError(APIConnectionError):
 class APIResponseValidationError(APIError):
     """The server answered, but its answer is not what the protocol says.
 
+    A write's answer that cannot be decoded may still tell what was published:
+    ``body`` keeps it, so nothing the server said is lost.
+
     Attributes:
         status_code: the HTTP status of that answer.
         request_id: the ``X-Request-Id`` of that answer, if any.
+        body: what the server sent, when it was read: its decoded JSON (dicts,
+            lists, strings, ``Decimal`` numbers), or its text when it is not
+            JSON; ``None`` when it was not read (too large, or cut off). Never
+            holds the API key.
     """
 
     status_code: int | None
     request_id: str | None
+    body: Any
 
     def __init__(
         self,
@@ -163,10 +176,12 @@ class APIResponseValidationError(APIError):
         request_id: str | None = None,
         method: str | None = None,
         url: str | None = None,
+        body: Any = None,
     ) -> None:
         super().__init__(message, method=method, url=url)
         self.status_code = status_code
         self.request_id = request_id
+        self.body = body
 
 
 class APIStatusError(APIError):

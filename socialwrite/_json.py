@@ -8,12 +8,22 @@ is built with ``encode_body``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
-__all__ = ["dumps", "encode_body", "format_datetime", "json_string", "loads"]
+__all__ = ["MAX_DEPTH", "dumps", "encode_body", "format_datetime", "json_string", "loads"]
+
+MAX_DEPTH = 512
+"""The deepest nesting of arrays and objects ``loads`` accepts; deeper input is a ``ValueError``.
+
+An answer of the protocol is nested four levels deep. The cap keeps a hostile
+answer (``[`` two hundred thousand times) from reaching the interpreter's
+recursion limit, in the decoder or in any code that walks the decoded value.
+"""
 
 
 # One decoder for every answer: ``json.loads`` with an argument builds a new
@@ -28,10 +38,18 @@ _scan_once: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once
 def loads(data: bytes | str) -> Any:
     """Decode JSON with every non-integer number as an exact ``Decimal``.
 
+    Bytes that are not UTF-8 become U+FFFD (as the event stream decoder does),
+    and a leading byte order mark is skipped: a server's slip in encoding must
+    not cost the answer of a write that was published.
+
     Raises:
-        ValueError: not JSON, or bytes that are not UTF-8.
+        ValueError: not JSON, or nested deeper than ``MAX_DEPTH``.
     """
-    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
+    # Valid JSON deeper than MAX_DEPTH is more than twice as long; a shorter
+    # text that nests (invalid, never closed) ends in the RecursionError below.
+    if len(text) > 2 * MAX_DEPTH and text.count("[") + text.count("{") > MAX_DEPTH:
+        _check_depth(text)
     # The decoder's scanner reads one value; what ``decode`` adds around it
     # (whitespace, an error for anything after the value) is done here in
     # the common case: a value from the first character to the last.
@@ -39,9 +57,33 @@ def loads(data: bytes | str) -> Any:
         value, end = _scan_once(text, 0)
     except StopIteration:
         value, end = None, -1
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
     if end == len(text):
         return value
-    return _DECODER.decode(text)
+    return _decode_rest(text)
+
+
+_TOO_DEEP = f"the JSON is nested deeper than {MAX_DEPTH} levels"
+# A string (escapes included), and a run of anything but brackets.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _check_depth(text: str) -> None:
+    """Raise ``ValueError`` when ``text`` nests deeper than ``MAX_DEPTH`` (strings skipped)."""
+    brackets = _NOT_BRACKETS.sub("", _STRING.sub("", text))
+    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH:
+        raise ValueError(_TOO_DEEP)
+
+
+def _decode_rest(text: str) -> Any:
+    """Decode what the fast path did not: whitespace around the value, a BOM, or an error."""
+    try:
+        return _DECODER.decode(text[1:] if text.startswith("\ufeff") else text)
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
 
 
 class _Encoder(json.JSONEncoder):

@@ -134,7 +134,9 @@ class PlatformResult:
         url: the post's public URL, on success.
         error: a human-readable reason, on failure.
         error_code: a stable machine-readable reason (``media_required``,
-            ``platform_not_connected``, ...), when the server gives one.
+            ``platform_not_connected``, ...), when the server gives one;
+            ``missing_result`` when the server's answer had no result for
+            this platform (whether it was published there is unknown).
         published_at: when it was published (timezone-aware), when known.
         first_comment: the outcome of the post's first comment, when one was
             asked for (``InstagramOptions(first_comment=...)``); ``None`` otherwise.

@@ -13,7 +13,8 @@ It owns what every request has in common, so that nothing above it does:
   for its size, so a huge error page still gives its status's class) and
   decodes it (in the converter) into the typed ``APIStatusError``; a 3xx is
   an error too, naming where it pointed, since no redirect is followed;
-* the total deadline of an attempt (``within_total``);
+* deadlines: the total time of an attempt (``within_total``), and the
+  ``Deadline`` of a whole operation, which the retry loop will not wait past;
 * the ONE retry loop (``retrying``): the write and every upload call use it.
   Its hook ``before_retry`` lets a caller move its state forward between
   attempts (the stream's ``Last-Event-ID`` is kept by the attempt itself; an
@@ -36,10 +37,10 @@ import anyio
 import sniffio
 
 from ._converter import error_from_body, redirect_error
-from ._errors import APIConnectionError, APIStatusError, APITimeoutError
+from ._errors import APIConnectionError, APIStatusError, APITimeoutError, format_seconds
 from ._logging import logger, redact_url
 from ._protocol import HEADER_REQUEST_ID, HEADER_RETRY_AFTER
-from ._retry import RetryPolicy, parse_retry_after
+from ._retry import RetryDecision, RetryPolicy, parse_retry_after
 from ._transport import (
     Response,
     Transport,
@@ -52,7 +53,7 @@ from ._transport import (
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["MAX_ERROR_BODY", "Requester", "sdk_version"]
+__all__ = ["MAX_ERROR_BODY", "Deadline", "Requester", "sdk_version"]
 
 T = TypeVar("T")
 
@@ -75,6 +76,34 @@ def sdk_version() -> str:
         except PackageNotFoundError:
             _sdk_version = "0+unknown"
     return _sdk_version
+
+
+class Deadline:
+    """The moment (``time.monotonic()``) by which an operation, retries included, must end.
+
+    Args:
+        seconds: how long from now.
+        message: what the error says when it passes: which limit, and how to
+            change it; ``{seconds}`` in it stands for ``seconds``.
+    """
+
+    __slots__ = ("at", "message", "seconds")
+
+    def __init__(self, seconds: float, message: str) -> None:
+        self.seconds = seconds
+        self.message = message
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left (negative once passed)."""
+        return self.at - time.monotonic()
+
+    def error(self, method: str, url: str, last: BaseException | None = None) -> APITimeoutError:
+        """The ``APITimeoutError`` of this deadline, naming the last attempt's failure if any."""
+        message = self.message.format(seconds=format_seconds(self.seconds))
+        if last is not None:
+            message += f"; the last attempt failed: {type(last).__name__}: {last}"
+        return APITimeoutError(message, method=method, url=url)
 
 
 class Requester:
@@ -286,6 +315,7 @@ class Requester:
         url: str,
         key: str | None = None,
         before_retry: Callable[[], Awaitable[bool]] | None = None,
+        deadline: Deadline | None = None,
     ) -> T:
         """Run ``attempt(n)`` until it returns, retrying what the policy says is worth it.
 
@@ -302,10 +332,14 @@ class Requester:
             url: for the log lines (query values are hidden there).
             key: the idempotency key, for the log lines.
             before_retry: moves the caller's state forward before the next try.
+            deadline: when the operation must end: a failure that would be
+                retried after it (or a timeout once it passed) raises the
+                deadline's ``APITimeoutError`` instead.
 
         Raises:
             APIConnectionError: the last attempt's, when the policy gave up.
             APIStatusError: the last attempt's, when the policy gave up.
+            APITimeoutError: the deadline's, when it passed or would before the next try.
         """
         retries = 0
         while True:
@@ -320,29 +354,60 @@ class Requester:
                     error=None if status is not None else exc,
                     retry_after=exc.retry_after if isinstance(exc, APIStatusError) else None,
                 )
-                outcome = status if status is not None else type(exc).__name__
-                shown = f", key {key}" if key is not None else ""
-                if not decision.retry:
-                    logger.warning(
-                        "%s %s failed (%s) after %.1f ms%s: %s",
+                if deadline is not None and _past(deadline, decision, exc):
+                    _log_failure(
                         method,
-                        redact_url(url),
-                        outcome,
-                        (time.monotonic() - started) * 1000,
-                        shown,
-                        decision.reason,
+                        url,
+                        exc,
+                        started=started,
+                        key=key,
+                        reason=f"its deadline of {deadline.seconds:g} s passed",
                     )
+                    raise deadline.error(method, url, exc) from exc
+                if not decision.retry:
+                    _log_failure(method, url, exc, started=started, key=key, reason=decision.reason)
                     raise
                 if logger.isEnabledFor(logging.INFO):
                     logger.info(
                         "%s %s failed (%s)%s: %s",
                         method,
                         redact_url(url),
-                        outcome,
-                        shown,
+                        _outcome(exc),
+                        "" if key is None else f", key {key}",
                         decision.reason,
                     )
             await anyio.sleep(decision.delay)
             retries += 1
             if before_retry is not None and await before_retry():
                 retries = 0
+
+
+def _past(deadline: Deadline, decision: RetryDecision, error: Exception) -> bool:
+    """Whether the deadline ends the retries: the next try would start after it.
+
+    A timeout once the deadline passed is the deadline's too, even when no
+    retry is left (the deadline cut the attempt's own limits short).
+    """
+    if not (decision.retry or isinstance(error, APITimeoutError)):
+        return False
+    return deadline.remaining() <= decision.delay
+
+
+def _outcome(error: Exception) -> str:
+    """A failure, in a log line: its status, or its class."""
+    return str(error.status_code) if isinstance(error, APIStatusError) else type(error).__name__
+
+
+def _log_failure(
+    method: str, url: str, error: Exception, *, started: float, key: str | None, reason: str
+) -> None:
+    """Log a request that failed for good."""
+    logger.warning(
+        "%s %s failed (%s) after %.1f ms%s: %s",
+        method,
+        redact_url(url),
+        _outcome(error),
+        (time.monotonic() - started) * 1000,
+        "" if key is None else f", key {key}",
+        reason,
+    )

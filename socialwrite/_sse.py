@@ -199,9 +199,7 @@ class SSEDecoder:
         self._wanted: frozenset[bytes] | None = None
         # The line a chunk holding a wanted event has (see `_wanted_line_for`).
         self._wanted_line: re.Pattern[bytes] | None = None
-        if only_types is not None:
-            self._wanted = _type_set(tuple(only_types))
-            self._wanted_line = _wanted_line_for(self._wanted)
+        self.select(only_types)
         # The first bytes of the stream, held back until we know whether they
         # are a BOM; None once the stream start has been handled.
         self._start_bytes: bytes | None = b""
@@ -220,6 +218,28 @@ class SSEDecoder:
         self._retry: int | None = None
         self._failure: str | None = None
         self._closed = False
+
+    def select(self, only_types: Iterable[str] | None) -> None:
+        r"""Change which event types are returned, from the next event dispatched on.
+
+        Args:
+            only_types: as the constructor's: the only types to return, or
+                ``None`` for every type not in ``ignore_types``.
+
+        Example:
+            >>> decoder = SSEDecoder(only_types=["done"])
+            >>> decoder.feed(b"event: status\ndata: 1\n\n")
+            []
+            >>> decoder.select(["status", "done"])
+            >>> decoder.feed(b"event: status\ndata: 2\n\n")
+            [ServerSentEvent(event='status', data='2', id=None, retry=None)]
+        """
+        if only_types is None:
+            self._wanted = None
+            self._wanted_line = None
+        else:
+            self._wanted = _type_set(tuple(only_types))
+            self._wanted_line = _wanted_line_for(self._wanted)
 
     @property
     def last_event_id(self) -> str | None:

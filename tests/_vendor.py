@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import attrs
 
-__all__ = ["Answer", "Received", "VendorServer", "vendor_server"]
+__all__ = ["Answer", "Received", "VendorServer", "dripping", "vendor_server"]
 
 
 @attrs.frozen
@@ -36,6 +37,26 @@ class Received:
 
 
 NOT_FOUND = Answer(404, {"Content-Type": "application/json"}, b'{"detail": "Not Found"}')
+
+
+def dripping(
+    chunks: Iterable[bytes], *, gap: float, for_at_most: float = 20.0
+) -> Callable[[], Iterator[bytes]]:
+    """A body of ``chunks``, one every ``gap`` seconds: endless keep-alives, a trickle, silence.
+
+    ``chunks`` may be endless: the body stops after ``for_at_most`` seconds, or
+    as soon as the client hangs up, so no server thread outlives its test long.
+    """
+
+    def body() -> Iterator[bytes]:
+        ends = time.monotonic() + for_at_most
+        for chunk in chunks:
+            time.sleep(gap)
+            if time.monotonic() > ends:
+                return
+            yield chunk
+
+    return body
 
 
 @attrs.define

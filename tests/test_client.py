@@ -218,7 +218,7 @@ async def test_internal_error_after_retries() -> None:
         MockResponse(
             status_code=200,
             headers={"Content-Type": "application/json"},
-            body=b'{"results": [{"platform": "y", "success": true}], "credits_used": 0}',
+            body=b'{"results": [{"platform": "x", "success": true}], "credits_used": 1e999999999}',
         ),
         MockResponse(status_code=200, headers={"Content-Type": "text/html"}, body=b"<html>"),
         MockResponse(

@@ -983,3 +983,17 @@ def test_the_selected_reading_gives_what_the_general_path_gives(chunk: bytes) ->
         assert _feed_all(SSEDecoder(only_types=wanted), chunks) == _feed_all(
             _GeneralOnly(only_types=wanted), chunks
         )
+
+
+def test_select_changes_the_types_returned_mid_stream() -> None:
+    """An awaited write widens its decoder: later events of the new types come out, ids kept."""
+    decoder = SSEDecoder(only_types=["done"])
+    assert decoder.feed(b"id: 1\nevent: status\ndata: a\n\nid: 2\nevent: status\ndata: b\n\n") == []
+    assert decoder.last_event_id == "2"
+    decoder.select(["status", "done"])
+    assert decoder.feed(b"id: 3\nevent: status\ndata: c\n\nid: 4\nevent: result\ndata: d\n\n") == [
+        ServerSentEvent(event="status", data="c", id="3")
+    ]
+    decoder.select(None)
+    assert [e.event for e in decoder.feed(b"event: result\ndata: e\n\n")] == ["result"]
+    assert decoder.last_event_id == "4"

@@ -110,13 +110,31 @@ async def test_error_event_raises_its_error_without_retrying() -> None:
     assert len(transport.requests) == 1
 
 
-async def test_malformed_event_is_response_validation_error() -> None:
-    """A result event with junk data raises APIResponseValidationError."""
-    transport = MockTransport(lambda request: sse(frame(1, "result", {"index": 7})))
+async def test_malformed_result_event_is_skipped_and_done_decides() -> None:
+    """A result event with junk data is skipped; the done event's result is yielded instead."""
+    answer = sse(
+        frame(1, "result", {"index": 7}),
+        frame(2, "result", {"index": 0, "platform": "x", "success": "yes"}),
+        frame(3, "done", {"results": [RESULTS[0]], "credits_used": 0.0075}),
+    )
+    transport = MockTransport(lambda request: answer)
     async with AsyncClient("k", base_url="https://api.example.com", transport=transport) as client:
         async with client.write(platforms=["x"], content={"text": "hi"}) as stream:
-            with pytest.raises(socialwrite.APIResponseValidationError):
+            yielded = [result async for result in stream]
+    assert [(r.platform, r.post_id) for r in yielded] == [("x", "1")]
+    assert len(transport.requests) == 1
+
+
+async def test_malformed_done_event_is_response_validation_error() -> None:
+    """A done event with junk data raises APIResponseValidationError, keeping the data."""
+    done = {"results": [{"platform": "x", "success": "yes"}], "credits_used": 0}
+    transport = MockTransport(lambda request: sse(frame(1, "done", done)))
+    async with AsyncClient("k", base_url="https://api.example.com", transport=transport) as client:
+        async with client.write(platforms=["x"], content={"text": "hi"}) as stream:
+            with pytest.raises(socialwrite.APIResponseValidationError) as caught:
                 await stream.get_final_result()
+    assert caught.value.body == done
+    assert caught.value.idempotency_key == stream.idempotency_key
 
 
 async def test_awaited_write_decodes_only_the_aggregate() -> None:

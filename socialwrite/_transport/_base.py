@@ -37,34 +37,56 @@ Body = bytes | AsyncIterable[bytes] | None
 
 @attrs.frozen(kw_only=True)
 class Timeout:
-    """How long a request may wait, in seconds (``None``: no limit).
+    """How long a request, and a write as a whole, may wait, in seconds (``None``: no limit).
 
     Attributes:
         connect: to open a connection (DNS, TCP, TLS).
         read: between two reads of the answer: a trickle of bytes keeps it alive.
-        total: the whole request, from sending to the last byte of the answer.
-            Off by default: a long publish must not trip it (and a blind retry
-            of a publish that went through is how other SDKs post twice).
+        total: each attempt of a request as a whole, from sending to the last
+            byte of the answer (an upload's ``PUT`` excepted: it is bound by
+            ``read`` alone, however large the file). Off by default: a long
+            publish must not trip it (and a blind retry of a publish that went
+            through is how other SDKs post twice).
         idle: for a streamed write, the longest gap between two events
             (keep-alive pings reset it).
+        deadline: the whole write call, from its first attempt to its answer,
+            retries and the waits between them included (the uploads of local
+            files before it are not counted: they have their own limits).
+            When it passes, the write stops with ``APITimeoutError`` and is
+            not retried; it may have been published, so send it again with the
+            error's ``idempotency_key`` to get its answer. Default: 5 minutes.
+        progress: for a streamed write, the longest time without an event that
+            moves the write forward: a status with a new state or progress, a
+            result, the final answer. Keep-alive pings and repeated statuses do
+            not count. When it passes, the attempt fails with
+            ``APITimeoutError`` and is retried with the same idempotency key,
+            resuming after the last event seen. Default: 2 minutes.
 
     Example:
         >>> Timeout(connect=5.0, read=60.0)
-        Timeout(connect=5.0, read=60.0, total=None, idle=None)
+        Timeout(connect=5.0, read=60.0, total=None, idle=None, deadline=300.0, progress=120.0)
+        >>> Timeout(deadline=900.0).deadline
+        900.0
     """
 
     connect: float | None = 10.0
     read: float | None = 30.0
     total: float | None = None
     idle: float | None = None
+    deadline: float | None = 300.0
+    progress: float | None = 120.0
 
     @classmethod
     def coerce(cls, value: float | Timeout | None) -> Timeout:
-        """Build a ``Timeout`` from a number (connect and read), a ``Timeout``, or ``None``."""
+        """Build a ``Timeout`` from a number (connect and read), a ``Timeout``, or ``None``.
+
+        A number sets ``connect`` and ``read``, the other limits keep their
+        defaults; ``None`` turns every limit off.
+        """
         if isinstance(value, Timeout):
             return value
         if value is None:
-            return cls(connect=None, read=None, total=None, idle=None)
+            return cls(connect=None, read=None, total=None, idle=None, deadline=None, progress=None)
         seconds = float(value)
         return cls(connect=seconds, read=seconds)
 
