@@ -1,13 +1,21 @@
-"""Shared fixtures: every async test runs on asyncio+aiohttp, trio+httpx2 and asyncio+httpx2."""
+"""Shared fixtures: every async test runs on asyncio+aiohttp, trio+httpx2 and asyncio+httpx2.
+
+``server_kind`` and ``api_server`` run a test against the sandbox and against the
+sandbox answering like a real vendor (``tests/_servers.py``).
+"""
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 
 import pytest
 
 import socialwrite._requester
 from socialwrite._transport import Transport, default_transport
+from socialwrite.sandbox import Sandbox
+
+from ._servers import SERVER_KINDS, ServerKind
 
 # httpx2, the trio transport's library, needs Python 3.11 or later.
 _NEEDS_HTTPX2 = pytest.mark.skipif(
@@ -38,3 +46,20 @@ def anyio_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     if backend == "asyncio" and transport == "httpx2":
         monkeypatch.setattr(socialwrite._requester, "default_transport", _trio_transport_everywhere)
     return str(backend)
+
+
+@pytest.fixture(params=[pytest.param(kind, id=kind.name) for kind in SERVER_KINDS])
+def server_kind(request: pytest.FixtureRequest) -> ServerKind:
+    """Run the test once against the sandbox and once against the sandbox answering like a vendor.
+
+    ``server_kind.serve(credits=..., faults=...)`` starts one with settings of its own.
+    """
+    kind: ServerKind = request.param
+    return kind
+
+
+@pytest.fixture
+def api_server(server_kind: ServerKind) -> Iterator[Sandbox]:
+    """A fresh server of each kind (``tests/_servers.py``), on a thread: for asyncio and trio."""
+    with server_kind.serve() as sandbox:
+        yield sandbox

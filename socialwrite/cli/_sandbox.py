@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
@@ -46,6 +47,10 @@ Examples:
       N=0 sets only a counted option's VALUE, for the random faults
   socialwrite sandbox --chaos-kind server_error=0.1 --chaos-kind dropped_put=0.5
       10 % of writes are answered 503, half the upload PUTs are cut
+  socialwrite sandbox --compat --credits 0.015 --fail-writes 1:502 --html-errors
+      answer like a real vendor (JSON only, results reordered, numeric post ids,
+      flat errors, no uploads); the first write gets a proxy's HTML 502 page;
+      two platforms' posts use up the credits, then writes get 402
 """
 
 
@@ -135,12 +140,26 @@ class _SandboxCommand(click.Command):
         formatter.write(_EXAMPLES)
 
 
-def _config(ctx: click.Context, *, api_key: str, seed: int, faults: Faults) -> SandboxConfig:
+def _parse_credits(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """The click callback of ``--credits``: a decimal number of 0 or more."""
+    if value is None:
+        return None
+    try:
+        balance = Decimal(value)
+    except InvalidOperation:
+        balance = Decimal("NaN")
+    if not balance.is_finite() or balance < 0:
+        msg = f"{value!r} is not a number of credits of 0 or more"
+        raise click.BadParameter(msg, ctx, param)
+    return balance
+
+
+def _config(ctx: click.Context, *, api_key: str, faults: Faults, **settings: Any) -> SandboxConfig:
     try:
         config = SandboxConfig(api_key=api_key)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx, param_hint="'--api-key'") from None
-    return attrs.evolve(config, seed=seed, faults=faults)
+    return attrs.evolve(config, faults=faults, **settings)
 
 
 def _faults(ctx: click.Context, values: Mapping[str, Any], *, seed: int) -> Faults:
@@ -183,6 +202,20 @@ def _faults(ctx: click.Context, values: Mapping[str, Any], *, seed: int) -> Faul
     help="seed of the post ids and of the random faults: the same requests in the "
     "same order get the same ids and faults (default: 0)",
 )
+@click.option(
+    "--compat",
+    is_flag=True,
+    help="answer like real vendors and proxies, to try a client's tolerance: JSON only "
+    "(no event stream), results in another order than the platforms, numeric post ids, "
+    'flat error bodies ({"error": "<code>", "message": ...}), no upload endpoint (404)',
+)
+@click.option(
+    "--credits",
+    metavar="CREDITS",
+    callback=_parse_credits,
+    help="the account's credit balance (0.0075 per platform that succeeds); a write it "
+    "cannot cover gets 402 insufficient_credits (default: unlimited)",
+)
 @click.pass_context
 def sandbox_command(
     ctx: click.Context,
@@ -193,13 +226,15 @@ def sandbox_command(
     api_key: str,
     allow_remote: bool,
     seed: int,
+    compat: bool,
+    credits: Decimal | None,  # noqa: A002 - the option's name
     **fault_values: Any,
 ) -> None:
     """Serve the local sandbox until stopped (Ctrl-C).
 
     The sandbox speaks the full socialwrite protocol, uploads included, and
     publishes nothing real. Point any client at the base URL it prints, with
-    its API key.
+    its API key. With --compat it answers as real vendors do instead.
     """
     if not _is_loopback(host) and not allow_remote:
         msg = (
@@ -207,7 +242,8 @@ def sandbox_command(
             "the sandbox on a network"
         )
         raise click.UsageError(msg, ctx)
-    config = _config(ctx, api_key=api_key, seed=seed, faults=_faults(ctx, fault_values, seed=seed))
+    faults = _faults(ctx, fault_values, seed=seed)
+    config = _config(ctx, api_key=api_key, faults=faults, seed=seed, compat=compat, credits=credits)
     sandbox = Sandbox(config, host=host, port=port)
     try:
         asyncio.run(serve(sandbox))

@@ -7,9 +7,9 @@ import signal
 import sys
 import threading
 
-from ..sandbox import Faults, Sandbox
+from ..sandbox import Faults, Sandbox, SandboxConfig
 
-__all__ = ["describe_faults", "serve"]
+__all__ = ["describe_config", "describe_faults", "serve"]
 
 
 def describe_faults(faults: Faults) -> list[str]:
@@ -20,6 +20,21 @@ def describe_faults(faults: Faults) -> list[str]:
     ]
     if chaos:
         lines.append(f"random faults (seed {faults.seed}): {', '.join(chaos)}")
+    if faults.html_errors and (faults.fail_writes or chaos):
+        lines.append("5xx answers are a proxy's HTML page")
+    return lines
+
+
+def describe_config(config: SandboxConfig) -> list[str]:
+    """Return one line per setting of note (the vendor-compatible mode, credits), for the banner."""
+    lines = []
+    if config.compat:
+        lines.append(
+            "vendor-compatible (--compat): JSON only, results reordered, numeric post ids, "
+            "flat errors, no uploads"
+        )
+    if config.credits is not None:
+        lines.append(f"credits: {config.credits}")
     return lines
 
 
@@ -30,6 +45,7 @@ def _banner(sandbox: Sandbox) -> str:
         f"  export SOCIALWRITE_BASE_URL={sandbox.base_url}",
         f"  export SOCIALWRITE_API_KEY={sandbox.api_key}",
         "Press Ctrl-C to stop.",
+        *(f"Mode: {line}" for line in describe_config(sandbox.config)),
         *(f"Fault: {line}" for line in describe_faults(sandbox.faults)),
     ]
     return "".join(f"{line}\n" for line in lines)

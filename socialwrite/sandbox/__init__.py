@@ -30,6 +30,11 @@ with Sandbox(SandboxConfig(faults=Faults(fail_writes=2))).run_in_thread() as san
     sandbox.set_faults(Faults.random_mix(0.3, seed=7))
     print(sandbox.faults_injected)
 ```
+
+``SandboxConfig(compat=True)`` answers the way real vendors and proxies do
+(JSON only, results in another order, numeric post ids, flat errors, no
+upload endpoint), and ``SandboxConfig(credits=...)`` gives the account a
+balance that runs out with ``402 insufficient_credits``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Handlers stay thin: validation lives in ``_validation``, keys in
 ``_faults`` and the media uploads in ``_uploads``; this module turns requests
 into calls to those and their outcomes into HTTP. The HTTP layer (``_http``)
 checks the API key, stamps every answer with a fresh ``X-Request-Id`` and
-answers every error with the protocol's JSON body.
+answers every error with the protocol's JSON body (the flat body of many real
+services in the vendor-compatible mode, ``SandboxConfig.compat``, which also
+answers JSON only and has no upload routes).
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from .._protocol import (
     WRITE_PATH,
 )
 from ._config import SandboxConfig
-from ._faults import FaultInjector, WriteFault, json_answer_with_fault, stream_with_fault
+from ._faults import (
+    FaultInjector,
+    WriteFault,
+    json_answer_with_fault,
+    refusal_response,
+    stream_with_fault,
+)
 from ._faults_config import FaultKind
 from ._http import error_response, protocol_app, require_api_key
 from ._protocol import ProtocolError
@@ -60,16 +68,20 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
     """
     state = SandboxState(config if config is not None else SandboxConfig())
     faults = FaultInjector(state.config.faults)
-    app = protocol_app(require_api_key(state.config.api_key))
+    compat = state.config.compat
+    app = protocol_app(require_api_key(state.config.api_key), flat_errors=compat)
     app[_STATE] = state
     app[_FAULTS] = faults
     app.router.add_post(WRITE_PATH, _post_write)
     app.router.add_get(_PUBLISHED_PATH, _get_published, allow_head=False)
     app.router.add_delete(_PUBLISHED_PATH, _delete_published)
     app.router.add_get(_FAULTS_PATH, _get_faults, allow_head=False)
-    uploads = setup_uploads(app, state.config.uploads)
-    uploads.put_fault = faults.draw_put
-    state.media_lookup = uploads.media_facts
+    # Many real services take media as URLs only: in the vendor-compatible
+    # mode, POST /v1/media/uploads is a 404 like any unknown path.
+    if not compat:
+        uploads = setup_uploads(app, state.config.uploads)
+        uploads.put_fault = faults.draw_put
+        state.media_lookup = uploads.media_facts
     app.on_shutdown.append(_stop_writes)
     return app
 
@@ -90,6 +102,7 @@ async def _stop_writes(app: web.Application) -> None:
 
 async def _post_write(request: web.Request) -> web.StreamResponse:
     state = state_of(request.app)
+    compat = state.config.compat
     # A connection is known by its client address and port (an ephemeral port
     # is not reused while the connection is open).
     transport = request.transport
@@ -97,13 +110,14 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
     idempotency_key = check_idempotency_key(request.headers.get(HEADER_IDEMPOTENCY_KEY))
     body = await request.read()
     write = parse_write_request(body, request.headers.get(hdrs.CONTENT_TYPE))
-    streamed = wants_event_stream(request.headers.get(hdrs.ACCEPT))
+    # The vendor-compatible mode answers JSON whatever the client accepts.
+    streamed = not compat and wants_event_stream(request.headers.get(hdrs.ACCEPT))
     fault = faults_of(request.app).draw_write(streamed=streamed, platforms=len(write.platforms))
     # An injected error answer comes before the idempotency store sees the key,
     # so the retry it calls for runs the write for real.
-    refusal = fault.refusal() if fault is not None else None
+    refusal = refusal_response(fault, flat=compat) if fault is not None else None
     if refusal is not None:
-        raise refusal
+        return refusal
     run, replayed = state.begin_write(write, idempotency_key=idempotency_key)
     if fault is not None and fault.kind is FaultKind.SLOW_ANSWER:
         await asyncio.sleep(fault.delay)
@@ -115,16 +129,22 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
         return await _stream(
             request, run, replayed=replayed, ping_interval=state.config.ping_interval, fault=fault
         )
+    return await _json_answer(request, run, replayed=replayed, fault=fault, flat=compat)
+
+
+async def _json_answer(
+    request: web.Request, run: WriteRun, *, replayed: bool, fault: WriteFault | None, flat: bool
+) -> web.StreamResponse:
     await run.wait_finished()
     if fault is not None:
         faulted = await json_answer_with_fault(request, run, fault)
         if faulted is not None:
             return faulted
     if run.failure is not None:
-        return error_response(run.failure)
+        return error_response(run.failure, flat=flat)
     if run.answer_text is None:
         message = "the sandbox stopped before this write finished; retry with the same key"
-        return error_response(ProtocolError(503, "service_unavailable", message))
+        return error_response(ProtocolError(503, "service_unavailable", message), flat=flat)
     response = web.Response(text=run.answer_text, content_type="application/json")
     if replayed:
         response.headers[HEADER_IDEMPOTENT_REPLAYED] = "true"
@@ -151,9 +171,10 @@ async def _stream(
     if replayed:
         response.headers[HEADER_IDEMPOTENT_REPLAYED] = "true"
     await response.prepare(request)
-    # Last-Event-ID resumes a write already under way; a write that starts now
-    # has no events yet that the client could have seen.
-    cursor = last_event_id(request.headers.get(HEADER_LAST_EVENT_ID)) if replayed else 0
+    # Last-Event-ID is always honoured (protocol.md), also for a write that
+    # starts now: its key expired or was never seen, but the client saw that
+    # many events of it already. The final event still comes (``events_after``).
+    cursor = last_event_id(request.headers.get(HEADER_LAST_EVENT_ID))
     if fault is not None:
         await stream_with_fault(
             request, response, run, fault, cursor=cursor, ping_interval=ping_interval
@@ -166,6 +187,8 @@ async def _stream(
             events = run.events_after(cursor)
             if events:
                 await response.write(b"".join(event.encode() for event in events))
+                if events[-1].is_final:
+                    break
                 cursor = events[-1].id
             elif run.finished:
                 break

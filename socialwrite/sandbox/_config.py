@@ -9,6 +9,7 @@ with, and ``Sandbox.set_faults`` changes it while it runs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
@@ -51,6 +52,26 @@ def _check_api_key(_instance: Any, _attribute: Any, value: str) -> None:
         raise ValueError(msg)
 
 
+def _to_credits(value: Decimal | float | str | None) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        msg = f"credits must be a number of credits or None, not {value!r}"
+        raise TypeError(msg)
+    # str() first, so that the float 0.03 is the decimal 0.03, not its binary neighbour.
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        msg = f"credits must be a number of credits or None, got {value!r}"
+        raise ValueError(msg) from None
+
+
+def _check_credits(_instance: Any, _attribute: Any, value: Decimal | None) -> None:
+    if value is not None and (not value.is_finite() or value < 0):
+        msg = f"credits must be a finite number of 0 or more, or None for no limit, got {value}"
+        raise ValueError(msg)
+
+
 @attrs.frozen(kw_only=True)
 class SandboxConfig:
     """The behaviour of a :class:`~socialwrite.sandbox.Sandbox`.
@@ -73,10 +94,22 @@ class SandboxConfig:
             injected faults).
         faults: the faults injected from the start (none by default); see
             :class:`~socialwrite.sandbox.Faults` and ``Sandbox.set_faults``.
+        compat: answer the way real vendors and proxies do rather than exactly
+            as protocol.md's server does, to try a client's tolerance: JSON
+            only (``Accept: text/event-stream`` is ignored), results in the
+            reverse order of ``platforms``, post ids made of digits sent as
+            JSON numbers, flat error bodies (``{"error": "<code>", "message":
+            "..."}``), and no upload endpoint (``POST /v1/media/uploads`` is a
+            ``404``). Everything protocol.md lets a server do.
+        credits: the account's balance, in the protocol's credits (0.0075 per
+            platform that succeeds); ``None``, the default, never runs out. A
+            write that the balance cannot cover (every platform succeeding) is
+            refused with ``402 insufficient_credits``; replays are free.
 
     Example:
         ```python
         config = SandboxConfig(latency={"instagram": 1.0}, not_connected={"tiktok"})
+        vendor_like = SandboxConfig(compat=True, credits="0.015")  # two posts, then 402
         ```
     """
 
@@ -91,6 +124,10 @@ class SandboxConfig:
     idempotency_ttl: float = attrs.field(default=IDEMPOTENCY_TTL_SECONDS, validator=_check_positive)
     uploads: UploadConfig = attrs.field(factory=UploadConfig)
     faults: Faults = attrs.field(factory=Faults)
+    compat: bool = False
+    credits: Decimal | None = attrs.field(
+        default=None, converter=_to_credits, validator=_check_credits
+    )
 
     def latency_of(self, platform: str) -> float:
         """Return the seconds ``platform`` takes to publish (0 when not configured)."""

@@ -37,8 +37,9 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from .._protocol import EVENT_DONE, FINAL_EVENTS, HEADER_RETRY_AFTER
+from .._protocol import EVENT_DONE, HEADER_RETRY_AFTER
 from ._faults_config import COUNTED_FIELDS, STREAM_ONLY_KINDS, WRITE_KINDS, FaultKind, Faults
+from ._http import error_response, proxy_page
 from ._protocol import ProtocolError
 from ._runs import PING, RecordedEvent, WriteRun
 
@@ -47,6 +48,7 @@ __all__ = [
     "WriteFault",
     "abort_connection",
     "json_answer_with_fault",
+    "refusal_response",
     "stream_with_fault",
 ]
 
@@ -79,6 +81,7 @@ class WriteFault:
         status: the error status to answer with, for the error kinds.
         retry_after: the ``Retry-After`` seconds of a ``429``.
         retry_after_date: send ``Retry-After`` as an HTTP-date.
+        html: answer the error with a proxy's HTML page, not a JSON body.
         delay: seconds before the headers (slow answer), or before each event
             (slow stream).
         events: how many events a dropped or truncated stream sends.
@@ -88,6 +91,7 @@ class WriteFault:
     status: int | None = None
     retry_after: float | None = None
     retry_after_date: bool = False
+    html: bool = False
     delay: float = 0.0
     events: int = 0
 
@@ -113,6 +117,21 @@ class WriteFault:
             f"{what} (an injected fault); nothing was recorded: retry with the same Idempotency-Key"
         )
         return ProtocolError(self.status, code, message, headers=headers)
+
+
+def refusal_response(fault: WriteFault, *, flat: bool = False) -> web.Response | None:
+    """Return the error answer that replaces the write, or ``None`` if the write runs.
+
+    Args:
+        fault: the write's fault.
+        flat: a JSON error in the flat shape (the vendor-compatible mode).
+    """
+    refusal = fault.refusal()
+    if refusal is None:
+        return None
+    if fault.html:
+        return proxy_page(refusal.status)
+    return error_response(refusal, flat=flat)
 
 
 def _seconds_text(seconds: float) -> str:
@@ -281,7 +300,7 @@ class FaultInjector:
         if kind is FaultKind.SERVER_ERROR:
             # A 429 is a rate limit, not a server error: the mix then answers 503.
             status = faults.fail_status if faults.fail_status != 429 else 503
-            return WriteFault(kind=kind, status=status)
+            return WriteFault(kind=kind, status=status, html=faults.html_errors)
         if kind in (FaultKind.RATE_LIMITED, FaultKind.RATE_LIMITED_DATE):
             return WriteFault(
                 kind=kind,
@@ -385,26 +404,41 @@ async def stream_with_fault(
             await response.write(b"".join(event.encode() for event in whole) + cut)
             abort_connection(request)
             return
-        sent = 0
-        while True:
-            events = run.events_after(cursor)
-            for event in events:
-                if fault.kind is FaultKind.TRUNCATED_STREAM and (
-                    sent >= fault.events or event.name in FINAL_EVENTS
-                ):
-                    await response.write_eof(_half(event))
-                    return
-                if fault.kind is FaultKind.SLOW_STREAM:
-                    await _pause(response, fault.delay, ping_interval)
-                await response.write(_encode(event, fault))
-                cursor = event.id
-                sent += 1
-            if events:
-                continue
-            if run.finished:
-                break
-            if not await run.wait_for_change(ping_interval):
-                await response.write(PING)
-        await response.write_eof()
+        await _stream_live(response, run, fault, cursor=cursor, ping_interval=ping_interval)
     except ConnectionResetError:
         return
+
+
+async def _stream_live(
+    response: web.StreamResponse,
+    run: WriteRun,
+    fault: WriteFault,
+    *,
+    cursor: int,
+    ping_interval: float,
+) -> None:
+    """Send the events after ``cursor`` as they come, as ``fault`` says, then end the stream."""
+    sent = 0
+    while True:
+        events = run.events_after(cursor)
+        for event in events:
+            if fault.kind is FaultKind.TRUNCATED_STREAM and (
+                sent >= fault.events or event.is_final
+            ):
+                await response.write_eof(_half(event))
+                return
+            if fault.kind is FaultKind.SLOW_STREAM:
+                await _pause(response, fault.delay, ping_interval)
+            await response.write(_encode(event, fault))
+            if event.is_final:
+                await response.write_eof()
+                return
+            cursor = event.id
+            sent += 1
+        if events:
+            continue
+        if run.finished:
+            break
+        if not await run.wait_for_change(ping_interval):
+            await response.write(PING)
+    await response.write_eof()

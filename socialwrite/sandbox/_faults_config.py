@@ -184,6 +184,9 @@ class Faults:
             clients use their own backoff.
         retry_after_date: send the ``429``'s ``Retry-After`` of ``fail_writes``
             as an HTTP-date (``Wed, 21 Oct 2015 07:28:00 GMT``) instead of seconds.
+        html_errors: answer the ``5xx`` of ``server_error`` faults (counted or
+            random) with the HTML page a proxy in front of the service sends
+            (nginx's ``502 Bad Gateway``, say), not with a JSON error body.
         slow_writes: delay the answer's headers of the next N writes (the write
             itself runs at once).
         answer_delay: the seconds a slow answer waits before its headers.
@@ -215,6 +218,7 @@ class Faults:
     Example:
         ```python
         Faults(fail_writes=2, fail_status=429, retry_after=1)
+        Faults(fail_writes=1, fail_status=502, html_errors=True)
         Faults(drop_after_publish=1, drop_after_events=2)
         Faults.random_mix(0.3, seed=42)
         ```
@@ -224,6 +228,7 @@ class Faults:
     fail_status: int = attrs.field(default=503, validator=_check_fail_status)
     retry_after: float = _seconds(0.0)
     retry_after_date: bool = False
+    html_errors: bool = False
     slow_writes: int = _count()
     answer_delay: float = _seconds(1.0)
     drop_after_publish: int = _count()
@@ -445,6 +450,12 @@ FAULT_OPTIONS: tuple[FaultOption, ...] = (
         name="--retry-after-date",
         flag_settings={"retry_after_date": True},
         help="send the Retry-After of --fail-writes N:429 as an HTTP-date instead of seconds",
+    ),
+    FaultOption(
+        name="--html-errors",
+        flag_settings={"html_errors": True},
+        help="answer the 5xx of --fail-writes and of random server errors with a proxy's "
+        "HTML error page instead of a JSON error body",
     ),
     FaultOption(
         name="--slow-writes",

@@ -11,6 +11,11 @@ the protocol's JSON error body with the ``type`` its status calls for:
   large) get the protocol's codes;
 * anything else is logged and answered ``500 internal_error``.
 
+An application made with ``flat_errors`` (the vendor-compatible mode) answers
+the same errors in the flat shape many real services send,
+``{"error": "<code>", "message": "..."}``; :func:`proxy_page` is the HTML page
+a proxy in front of a service sends instead of any JSON.
+
 What differs between the two applications (the API key on the API, the count
 of ``Authorization`` headers on the storage origin) comes as middlewares of
 their own, which :func:`protocol_app` places inside the error layer, so what
@@ -21,6 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
+import http
+import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -35,6 +43,7 @@ __all__ = [
     "Handler",
     "error_response",
     "protocol_app",
+    "proxy_page",
     "require_api_key",
 ]
 
@@ -46,7 +55,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="socialwrite sandbox"'}
 
 
-def protocol_app(*middlewares: Middleware) -> web.Application:
+def protocol_app(*middlewares: Middleware, flat_errors: bool = False) -> web.Application:
     """Return an aiohttp application that answers the protocol's way.
 
     Its answers carry an ``X-Request-Id`` and its failures are the protocol's
@@ -55,27 +64,49 @@ def protocol_app(*middlewares: Middleware) -> web.Application:
     Args:
         middlewares: the application's own middlewares, run inside the error
             layer, outermost first.
+        flat_errors: answer errors as ``{"error": "<code>", "message": "..."}``,
+            the flat shape of many real services, instead of the protocol's.
     """
-    app = web.Application(middlewares=[_protocol_errors, *middlewares])
+    app = web.Application(middlewares=[_error_layer(flat=flat_errors), *middlewares])
     app.on_response_prepare.append(_add_request_id)
     return app
 
 
-def error_response(error: ProtocolError) -> web.Response:
-    """Return ``error`` as an HTTP answer: its status, its headers, its JSON body."""
+def error_response(error: ProtocolError, *, flat: bool = False) -> web.Response:
+    """Return ``error`` as an HTTP answer: its status, its headers, its JSON body.
+
+    Args:
+        error: the error to answer.
+        flat: send the flat body (:meth:`ProtocolError.flat_body`) instead of
+            the protocol's.
+    """
+    text = json.dumps(error.flat_body(), ensure_ascii=False) if flat else error.body_text()
     return web.Response(
         status=error.status,
-        text=error.body_text(),
+        text=text,
         content_type="application/json",
         headers=error.headers,
     )
+
+
+def proxy_page(status: int) -> web.Response:
+    """Return the HTML error page a proxy (nginx and the like) sends for ``status``."""
+    title = html.escape(f"{status} {http.HTTPStatus(status).phrase}")
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
+    return web.Response(status=status, text=page, content_type="text/html")
 
 
 def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ProtocolError:
     """Return the protocol's error for one of aiohttp's HTTP errors (404, 405, 413, ...)."""
     headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
     if exc.status == 404:
-        message = f"nothing at {request.path}; the API's paths start with /v1/"
+        message = f"nothing at {request.path}"
+        if not request.path.startswith("/v1/"):
+            message += "; the API's paths start with /v1/"
         return ProtocolError(404, "not_found", message)
     if exc.status == 405:
         message = f"{request.method} is not allowed on {request.path}"
@@ -113,21 +144,25 @@ async def _add_request_id(_request: web.Request, response: web.StreamResponse) -
     response.headers.setdefault(HEADER_REQUEST_ID, _new_request_id())
 
 
-@web.middleware
-async def _protocol_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every failure below it into the protocol's error body."""
-    try:
-        return await handler(request)
-    except ProtocolError as exc:
-        return error_response(exc)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return error_response(_from_http_exception(exc, request))
-    except Exception:
-        _logger.exception("unexpected error answering %s %s", request.method, request.path)
-        message = "the sandbox failed to answer; see its log"
-        return error_response(ProtocolError(500, "internal_error", message))
+def _error_layer(*, flat: bool) -> Middleware:
+    """Return the middleware that turns every failure below it into an error body."""
+
+    @web.middleware
+    async def protocol_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ProtocolError as exc:
+            return error_response(exc, flat=flat)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return error_response(_from_http_exception(exc, request), flat=flat)
+        except Exception:
+            _logger.exception("unexpected error answering %s %s", request.method, request.path)
+            message = "the sandbox failed to answer; see its log"
+            return error_response(ProtocolError(500, "internal_error", message), flat=flat)
+
+    return protocol_errors
 
 
 def _digest(value: str) -> bytes:

@@ -52,3 +52,11 @@ class ProtocolError(Exception):
     def body_text(self) -> str:
         """Return :meth:`body` serialized as compact JSON."""
         return json.dumps(self.body(), ensure_ascii=False)
+
+    def flat_body(self) -> dict[str, Any]:
+        """Return this error the way many real services send one: ``{"error": code, "message"}``.
+
+        protocol.md asks clients to understand this shape too; the sandbox
+        answers with it in its vendor-compatible mode (``SandboxConfig.compat``).
+        """
+        return {"error": self.code, "message": self.message}

@@ -53,7 +53,14 @@ from ._protocol import ProtocolError
 from ._runs import WriteRun
 from ._validation import ReceivedWrite
 
-__all__ = ["PostIdentity", "WriteJob", "identity_for", "render_answer", "run_write"]
+__all__ = [
+    "PostIdentity",
+    "WriteJob",
+    "credits_for",
+    "identity_for",
+    "render_answer",
+    "run_write",
+]
 
 # The platforms whose real APIs take a while to process uploaded media before
 # the post exists, and report progress while they do.
@@ -253,15 +260,40 @@ def identity_for(
     return PostIdentity(post_id, f"https://{platform}.example/{handle}/posts/{post_id}")
 
 
-def render_answer(results: list[dict[str, Any]]) -> str:
+def credits_for(results: list[dict[str, Any]]) -> Decimal:
+    """Return what a write with ``results`` costs: the price of each platform that succeeded."""
+    return sum((CREDIT_PER_SUCCESS for result in results if result["success"]), Decimal(0))
+
+
+def render_answer(results: list[dict[str, Any]], *, compat: bool = False) -> str:
     """Return the plain JSON answer of a write: ``results`` in request order and credits.
 
     ``credits_used`` is summed with :class:`~decimal.Decimal` and written as an
     exact JSON number, which ``json.dumps`` cannot do for a decimal.
+
+    Args:
+        results: each platform's result, in request order.
+        compat: the vendor-compatible shape (``SandboxConfig.compat``): the
+            results in reverse order, and post ids made of digits as JSON numbers.
     """
-    credits_used = sum((CREDIT_PER_SUCCESS for result in results if result["success"]), Decimal(0))
+    credits_used = credits_for(results)
+    if compat:
+        results = [_vendor_shaped(result) for result in reversed(results)]
     results_text = json.dumps(results, ensure_ascii=False)
     return f'{{"results": {results_text}, "credits_used": {render_decimal(credits_used)}}}'
+
+
+def _vendor_shaped(result: dict[str, Any]) -> dict[str, Any]:
+    """A result as many vendors send it: a post id of digits as a JSON number."""
+    post_id = result.get("post_id")
+    if (
+        isinstance(post_id, str)
+        and post_id.isascii()
+        and post_id.isdigit()
+        and not post_id.startswith("0")
+    ):
+        return {**result, "post_id": int(post_id)}
+    return result
 
 
 def _failure(platform: str, code: str, message: str) -> dict[str, Any]:
@@ -338,7 +370,8 @@ async def run_write(job: WriteJob) -> None:
         async with anyio.create_task_group() as group:
             for index, platform in enumerate(job.request.platforms):
                 group.start_soon(publish, index, platform)
-        run.complete(render_answer(results))
+        run.credits_used = credits_for(results)
+        run.complete(render_answer(results, compat=job.config.compat))
     except anyio.get_cancelled_exc_class():
         run.abandon()
         raise

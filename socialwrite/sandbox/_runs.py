@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from .._protocol import EVENT_DONE, EVENT_ERROR
+from .._protocol import EVENT_DONE, EVENT_ERROR, FINAL_EVENTS
 from ._protocol import ProtocolError
 
 __all__ = ["PING", "RecordedEvent", "WriteRun"]
@@ -43,6 +44,11 @@ class RecordedEvent:
         """Return the event in the SSE wire format, blank line included."""
         return f"id: {self.id}\nevent: {self.name}\ndata: {self.data}\n\n".encode()
 
+    @property
+    def is_final(self) -> bool:
+        """Whether the stream ends with this event (``done`` or ``error``)."""
+        return self.name in FINAL_EVENTS
+
 
 class WriteRun:
     """The event log and outcome of one write, shared by everyone who follows it.
@@ -57,8 +63,11 @@ class WriteRun:
         self.events: list[RecordedEvent] = []
         self.answer_text: str | None = None
         self.failure: ProtocolError | None = None
+        # What the write cost, once it finished with its answer (failures are free).
+        self.credits_used = Decimal(0)
         self.finished = False
         self._changed = asyncio.Event()
+        self._on_finish: list[Callable[[], None]] = []
 
     def emit(self, name: str, data: Mapping[str, Any]) -> None:
         """Record an event whose data is ``data`` as JSON."""
@@ -80,10 +89,25 @@ class WriteRun:
         """Finish without a last event: the server is stopping."""
         self._finish()
 
+    def on_finish(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` the moment the run finishes, however it ends."""
+        self._on_finish.append(callback)
+
     def events_after(self, last_event_id: int) -> list[RecordedEvent]:
-        """Return the recorded events whose ``id`` is greater than ``last_event_id``."""
+        """Return the recorded events whose ``id`` is greater than ``last_event_id``.
+
+        The final event (``done`` or ``error``) is returned even when its ``id``
+        is not greater: a stream always ends with it, since ``done`` carries
+        every result. A client resuming with a ``Last-Event-ID`` from a write
+        the server no longer knows (an expired key, a restarted server) would
+        otherwise get a stream that ends without it, and resume forever.
+        Readers stop after a final event (:attr:`RecordedEvent.is_final`).
+        """
         # ids are consecutive from 1, so an id is its position plus one.
-        return self.events[max(last_event_id, 0) :]
+        start = max(last_event_id, 0)
+        if self.events and self.events[-1].is_final:
+            start = min(start, len(self.events) - 1)
+        return self.events[start:]
 
     async def wait_for_change(self, timeout: float | None = None) -> bool:
         """Wait until an event is recorded or the run finishes.
@@ -114,6 +138,9 @@ class WriteRun:
 
     def _finish(self) -> None:
         self.finished = True
+        callbacks, self._on_finish = self._on_finish, []
+        for callback in callbacks:
+            callback()
         self._wake()
 
     def _wake(self) -> None:

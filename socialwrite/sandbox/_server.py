@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from types import TracebackType
 
 from aiohttp import web
@@ -96,6 +97,14 @@ class Sandbox:
     def published(self) -> list[PublishedPost]:
         """Return every post published so far, oldest first. Thread-safe."""
         return self.state.published()
+
+    @property
+    def credits_left(self) -> Decimal | None:
+        """The account's credits not yet spent (``None``: unlimited, the default). Thread-safe.
+
+        A write that is running holds back what it may still cost until it ends.
+        """
+        return self.state.credits.left
 
     def clear(self) -> None:
         """Forget the published posts and reset the counters, faults injected included.

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from ._config import SandboxConfig
+from ._credits import CreditBalance
 from ._idempotency import IdempotencyStore
 from ._ledger import Ledger, PublishedPost, SandboxStats
 from ._protocol import ProtocolError
@@ -30,6 +31,7 @@ class SandboxState:
         config: the sandbox's behaviour.
         ledger: published posts and counters (thread-safe).
         idempotency: the ``Idempotency-Key`` store.
+        credits: the account's credit balance (thread-safe).
 
     ``published()``, ``stats`` and ``clear()`` may be called from any thread;
     everything else belongs to the server's event loop.
@@ -42,6 +44,7 @@ class SandboxState:
         self.config = config
         self.ledger = Ledger()
         self.idempotency = IdempotencyStore(ttl=config.idempotency_ttl, clock=clock)
+        self.credits = CreditBalance(config.credits)
         self._writes_started = 0
         self._running: dict[asyncio.Task[None], WriteRun] = {}
         self._closing = False
@@ -73,8 +76,10 @@ class SandboxState:
             The write and whether it is a replay.
 
         Raises:
-            ProtocolError: 422 ``idempotency_key_reused`` (same key, other body), or
-                503 ``service_unavailable`` while the sandbox is stopping.
+            ProtocolError: 422 ``idempotency_key_reused`` (same key, other body),
+                402 ``insufficient_credits`` (a new write the credits cannot
+                cover; nothing is recorded under its key), or 503
+                ``service_unavailable`` while the sandbox is stopping.
         """
         if self._closing:
             msg = "the sandbox is stopping; retry against a running one"
@@ -105,8 +110,12 @@ class SandboxState:
                 run.abandon()
 
     def _start(self, request: ReceivedWrite, *, idempotency_key: str | None) -> WriteRun:
+        # Before anything is counted or recorded: a refused write never started.
+        reserved = self.credits.reserve(len(request.platforms))
         self._writes_started += 1
         run = WriteRun(number=self._writes_started, platforms=request.platforms)
+        # However the write ends, what it set aside and did not spend goes back.
+        run.on_finish(lambda: self.credits.settle(reserved, run.credits_used))
         job = WriteJob(
             run=run,
             request=request,

@@ -261,10 +261,78 @@ async def test_stream_request_replays_a_json_write() -> None:
     assert events[-1].raw == answer
 
 
-async def test_last_event_id_on_a_new_write_is_ignored() -> None:
-    """A Last-Event-ID sent with a write that starts now does not hide any of its events."""
-    headers = {"Idempotency-Key": "fresh", "Last-Event-ID": "5", **STREAM}
+async def _full_stream(body: dict[str, Any]) -> list[SseEvent]:
+    """Every event of ``body``'s write on a fresh sandbox, without Last-Event-ID."""
+    async with serve() as (_, http), http.post(WRITE, json=body, headers=STREAM) as response:
+        return await SseReader(response).all()
+
+
+@pytest.mark.parametrize("key", [{"Idempotency-Key": "never-seen"}, {}], ids=["new-key", "no-key"])
+async def test_last_event_id_with_a_key_never_seen_sends_only_later_events(
+    key: dict[str, str],
+) -> None:
+    """protocol.md: Last-Event-ID is honoured on a new write; done still carries every result."""
+    full = await _full_stream(SEED_BODY)
+    headers = {**key, "Last-Event-ID": "3", **STREAM}
+    async with serve() as (sandbox, http):
+        async with http.post(WRITE, json=SEED_BODY, headers=headers) as response:
+            assert response.status == 200
+            assert "Idempotent-Replayed" not in response.headers
+            events = await SseReader(response).all()
+        stats = sandbox.stats
+    assert [event.id for event in events] == [event.id for event in full[3:]]
+    assert [event.name for event in events] == [event.name for event in full[3:]]
+    done = events[-1].data
+    assert [result["platform"] for result in done["results"]] == ["x", "instagram"]
+    assert all(result["success"] for result in done["results"])
+    assert stats.writes_executed == 1
+    assert stats.publishes == 2
+
+
+@pytest.mark.parametrize("key", [{"Idempotency-Key": "never-seen"}, {}], ids=["new-key", "no-key"])
+async def test_a_last_event_id_past_the_end_still_gets_done(key: dict[str, str]) -> None:
+    """Every id is at most the header's: the stream is the done event alone, with its own id.
+
+    Sending nothing would end the stream without done, and the client would
+    resume with the same header again and again.
+    """
+    full = await _full_stream(SEED_BODY)
+    headers = {**key, "Last-Event-ID": "4300598", **STREAM}
+    async with serve() as (sandbox, http):
+        async with http.post(WRITE, json=SEED_BODY, headers=headers) as response:
+            events = await SseReader(response).all()
+        assert sandbox.stats.publishes == 2
+    assert [(event.id, event.name) for event in events] == [(full[-1].id, "done")]
+    assert len(events[0].data["results"]) == 2
+
+
+async def test_a_replay_from_the_last_id_gets_done_again() -> None:
+    """A known key resumed from done's own id (or past it) gets done again, nothing else."""
+    headers = {"Idempotency-Key": "seen", **STREAM}
+    async with serve() as (sandbox, http):
+        async with http.post(WRITE, json=SEED_BODY, headers=headers) as response:
+            first = await SseReader(response).all()
+        for last in (first[-1].id, first[-1].id + 10):
+            resume = {**headers, "Last-Event-ID": str(last)}
+            async with http.post(WRITE, json=SEED_BODY, headers=resume) as response:
+                assert response.headers["Idempotent-Replayed"] == "true"
+                assert await SseReader(response).all() == [first[-1]]
+        assert sandbox.stats.publishes == 2
+
+
+async def test_a_last_event_id_past_a_failed_write_gets_its_error_event(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The error event ends a stream as done does: it is sent whatever the header says."""
+
+    def broken(platform: str, text: str, *, with_media: bool = False) -> str:
+        msg = f"cannot format {platform}"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(_publisher, "format_text", broken)
+    caplog.set_level(logging.ERROR, logger="socialwrite.sandbox")
+    headers = {"Idempotency-Key": "broken", "Last-Event-ID": "99", **STREAM}
     async with serve() as (_, http), http.post(WRITE, json=SEED_BODY, headers=headers) as response:
-        assert "Idempotent-Replayed" not in response.headers
         events = await SseReader(response).all()
-    _check_write_events(events, ["x", "instagram"])
+    assert [event.name for event in events] == ["error"]
+    assert error_of(events[0].data) == ("api_error", "internal_error", None)
