@@ -78,6 +78,8 @@ class Client:
         timeout: seconds for connecting and between reads, or a ``Timeout``.
         max_retries: retries after the first try (each with the same idempotency key).
         upload_concurrency: how many local files upload at once.
+        fan_out: the default of every ``write``'s ``fan_out`` (one write request
+            per platform, all at once; see ``AsyncClient.write``).
         session: not accepted: an aiohttp session belongs to another event loop.
         transport: a transport to use instead of the default.
         backend: the event loop the client runs on in its thread: ``"asyncio"``
@@ -97,6 +99,7 @@ class Client:
         timeout: float | Timeout | None = 30.0,
         max_retries: int = 2,
         upload_concurrency: int = 4,
+        fan_out: bool = False,
         session: object = None,
         transport: Transport | None = None,
         backend: str = "asyncio",
@@ -116,6 +119,7 @@ class Client:
             timeout=timeout,
             max_retries=max_retries,
             upload_concurrency=upload_concurrency,
+            fan_out=fan_out,
             transport=transport,
         )
         self._backend = backend
@@ -168,6 +172,7 @@ class Client:
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: float | Timeout | None = None,
+        fan_out: bool | None = None,
     ) -> WriteResult:
         """Post ``content`` to ``platforms`` and wait for the aggregate result.
 
@@ -185,6 +190,7 @@ class Client:
             idempotency_key=idempotency_key,
             max_retries=max_retries,
             timeout=timeout,
+            fan_out=fan_out,
         )
         return self._portal().call(_await, operation)
 

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._errors import ValidationError
+from ._fanout import FanOutRun
 from ._requester import Requester
 from ._retry import RetryPolicy
 from ._run import WriteRun, stream_timeout
-from ._stream import WriteOperation
+from ._stream import Run, WriteOperation
 from ._transport import Timeout, Transport
-from ._validate import validate_platforms, validate_write
+from ._validate import validate_fan_out_key, validate_platforms, validate_write
 from .platforms import PlatformPreview, preview
 
 if TYPE_CHECKING:
@@ -35,7 +36,18 @@ API_KEY_ENV = "SOCIALWRITE_API_KEY"
 BASE_URL_ENV = "SOCIALWRITE_BASE_URL"
 
 
-def _check_base_url(base_url: str) -> str:
+def _check_base_url(base_url: str, api_key: str) -> str:
+    """Check the service root; no message shows the API key, should the URL hold it."""
+    try:
+        return _checked_base_url(base_url)
+    except ValidationError as exc:
+        if api_key in exc.message:
+            hidden = exc.message.replace(api_key, "[redacted]")
+            raise ValidationError(hidden, param="base_url") from None
+        raise
+
+
+def _checked_base_url(base_url: str) -> str:
     try:
         parts = urlsplit(base_url)
         host = parts.hostname
@@ -70,10 +82,17 @@ def _check_positive_int(value: object, name: str, minimum: int) -> int:
     return value
 
 
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        msg = f"must be True or False, not {value!r}"
+        raise ValidationError(msg, param=name)
+    return value
+
+
 def check_timeout(value: object, name: str = "timeout") -> Timeout:
     """Check a ``timeout`` argument: seconds (> 0), a ``Timeout``, or ``None`` for none."""
     if isinstance(value, Timeout):
-        for field in ("connect", "read", "total", "idle"):
+        for field in ("connect", "read", "total", "idle", "deadline", "progress"):
             seconds = getattr(value, field)
             if seconds is not None and not (
                 isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds > 0
@@ -102,6 +121,9 @@ class AsyncClient:
             it to change the backoff, e.g. ``attrs.evolve(client.retry_policy,
             backoff_base=0.1)``.
         upload_concurrency: how many local files upload at once.
+        fan_out: the default of every ``write``'s ``fan_out``: send one write
+            request per platform, all at once, so each platform's result
+            arrives as its own request returns (for a server that answers JSON only).
         session: an ``aiohttp.ClientSession`` to share; used, never closed by the client.
         transport: a transport to use instead of the default (aiohttp on
             asyncio, httpx2 on trio); shared, never closed by the client.
@@ -123,6 +145,7 @@ class AsyncClient:
         timeout: float | Timeout | None = 30.0,
         max_retries: int = 2,
         upload_concurrency: int = 4,
+        fan_out: bool = False,
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
     ) -> None:
@@ -149,7 +172,7 @@ class AsyncClient:
         if session is not None and transport is not None:
             msg = "give a session or a transport, not both"
             raise ValidationError(msg, param="session")
-        self.base_url: str = _check_base_url(url)
+        self.base_url: str = _check_base_url(url, key)
         self.timeout: Timeout = check_timeout(timeout)
         self.retry_policy: RetryPolicy = RetryPolicy(
             max_retries=_check_positive_int(max_retries, "max_retries", 0)
@@ -157,6 +180,7 @@ class AsyncClient:
         self.upload_concurrency: int = _check_positive_int(
             upload_concurrency, "upload_concurrency", 1
         )
+        self.fan_out: bool = _check_bool(fan_out, "fan_out")
         self._requester = Requester(key, self.base_url, session=session, transport=transport)
         # The timeout a streamed write is sent with, for the last timeout seen:
         # a client's writes almost always share one.
@@ -218,6 +242,7 @@ class AsyncClient:
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: float | Timeout | None = None,
+        fan_out: bool | None = None,
     ) -> WriteOperation:
         """Post ``content`` to ``platforms``: await it for the aggregate, or stream it.
 
@@ -229,13 +254,20 @@ class AsyncClient:
             idempotency_key: the write's key; default: a fresh one, reused on every retry.
             max_retries: overrides the client's ``max_retries`` for this write.
             timeout: overrides the client's ``timeout`` for this write.
+            fan_out: send one write request per platform, all at once, each with
+                the key ``f"{key}:{platform}"``, and stream each platform's result
+                as its own request returns: real per-platform streaming against a
+                server that answers JSON only. An error that only some requests
+                got becomes those platforms' failed results; one that every
+                request got is raised. Default: the client's ``fan_out``.
 
         Returns:
             A ``WriteOperation``: ``await`` it for the ``WriteResult``, or use
             ``async with`` for a stream of results as each platform resolves.
 
         Raises:
-            ValidationError: the input is wrong; raised here, before anything is sent.
+            ValidationError: the input is wrong; raised here, before anything is
+                sent (with ``fan_out``, also a key too long to take ``:<platform>``).
 
         Example:
             Awaited, for the aggregate::
@@ -251,6 +283,9 @@ class AsyncClient:
         request = validate_write(
             platforms=platforms, content=content, options=options, idempotency_key=idempotency_key
         )
+        per_platform = self.fan_out if fan_out is None else _check_bool(fan_out, "fan_out")
+        if per_platform:
+            validate_fan_out_key(request.idempotency_key, request.platforms)
         policy = (
             self.retry_policy
             if max_retries is None
@@ -263,7 +298,7 @@ class AsyncClient:
         if call_timeout is not made_for:
             request_timeout = stream_timeout(call_timeout)
             self._stream_timeouts = (call_timeout, request_timeout)
-        run = WriteRun(
+        run: Run = (FanOutRun if per_platform else WriteRun)(
             self._requester,
             request,
             policy=policy,

@@ -2,9 +2,10 @@
 
 How it is built, and why:
 
-* The work is one coroutine, ``WriteRun.execute(emit)`` (``_run``). Awaiting
-  the operation runs it with an ``emit`` that drops events; a stream runs it
-  in a task that sends events into a memory object stream.
+* The work is one coroutine, ``run.execute(emit)``: a ``WriteRun`` (``_run``),
+  or a ``FanOutRun`` (``_fanout``) for a write sent per platform; both are a
+  ``Run``. Awaiting the operation runs it with an ``emit`` that drops events;
+  a stream runs it in a task that sends events into a memory object stream.
 * The stream object owns its task group and is entered with ``async with``;
   its iterator is a class with ``__anext__`` reading the memory stream, not
   an async generator (an async generator that holds a task group breaks
@@ -22,19 +23,40 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._models import PlatformResult, WriteResult
-from ._run import WriteRun, drop_events
+from ._run import Emit, drop_events
 from .events import Event, WriteCompleted
 
-__all__ = ["WriteOperation", "WriteStream"]
+if TYPE_CHECKING:
+    from ._request import WriteRequest
+
+__all__ = ["Run", "WriteOperation", "WriteStream"]
 
 E = TypeVar("E", PlatformResult, Event)
+
+
+class Run(Protocol):
+    """The work of one write, as the shell runs it (``WriteRun``, ``FanOutRun``)."""
+
+    @property
+    def idempotency_key(self) -> str:
+        """The write's key (the same on every retry)."""
+        ...
+
+    @property
+    def request(self) -> WriteRequest:
+        """The checked write."""
+        ...
+
+    async def execute(self, emit: Emit) -> WriteResult:
+        """Do the write, handing each event to ``emit``; return the aggregate."""
+        ...
 
 
 class WriteOperation:
@@ -47,7 +69,7 @@ class WriteOperation:
 
     __slots__ = ("_run", "_stream", "_used")
 
-    def __init__(self, run: WriteRun) -> None:
+    def __init__(self, run: Run) -> None:
         self._run = run
         self._used = False
         self._stream: WriteStream | None = None
@@ -95,7 +117,7 @@ class _Channel:
         self.result: WriteResult | None = None
         self.finished = False
 
-    async def work(self, run: WriteRun) -> None:
+    async def work(self, run: Run) -> None:
         """Run the write, sending its events; keep its error for the reader."""
         async with self.send:
             try:
@@ -131,7 +153,7 @@ class WriteStream:
     ends, ``stream.result`` is the ``WriteResult``.
     """
 
-    def __init__(self, run: WriteRun) -> None:
+    def __init__(self, run: Run) -> None:
         self._run = run
         self._task_group: TaskGroup | None = None
         self._channel = _Channel()

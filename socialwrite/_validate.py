@@ -35,6 +35,7 @@ from .platforms._normalize import normalize_options
 
 __all__ = [
     "validate_content",
+    "validate_fan_out_key",
     "validate_idempotency_key",
     "validate_options",
     "validate_platforms",
@@ -331,6 +332,26 @@ def validate_idempotency_key(key: object) -> str | None:
         msg = f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters"
         raise ValidationError(msg, param="idempotency_key")
     return key
+
+
+def validate_fan_out_key(key: str | None, platforms: tuple[str, ...]) -> None:
+    """Check that a fan-out write's keys fit: each platform's is ``f"{key}:{platform}"``.
+
+    Every one must be at most 255 characters, like any ``Idempotency-Key``,
+    so a caller's key leaves room for ``:`` and the longest platform id.
+    (A fresh key, 35 characters, always does.)
+    """
+    if key is None:
+        return
+    longest = max(platforms, key=len)
+    room = MAX_IDEMPOTENCY_KEY_LENGTH - 1 - len(longest)
+    if len(key) > room:
+        msg = (
+            f"is {len(key)} characters, too long with fan_out=True: each platform's request "
+            f"is sent with the key '<key>:<platform>', at most {MAX_IDEMPOTENCY_KEY_LENGTH} "
+            f"characters, so with {longest!r} the key may have at most {room}"
+        )
+        raise ValidationError(msg, param="idempotency_key")
 
 
 def validate_write(

@@ -174,6 +174,13 @@ class _NoReport:
     "nothing new (default: a fresh key)",
 )
 @click.option(
+    "--fan-out",
+    is_flag=True,
+    help="send one write per platform, all at once (keys KEY:PLATFORM), so each "
+    "platform's result shows as soon as its own request returns, also from a server "
+    "that answers JSON only",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -209,6 +216,7 @@ def post(
     alt_text: tuple[str, ...],
     options: dict[str, dict[str, str]],
     idempotency_key: str | None,
+    fan_out: bool,
     as_json: bool,
     use_sandbox: bool,
     verbose: bool,
@@ -240,6 +248,7 @@ def post(
                 content=content,
                 options=options,
                 idempotency_key=idempotency_key,
+                fan_out=fan_out,
             )
         except ValidationError as exc:
             fail(str(exc), EXIT_USAGE)
@@ -250,6 +259,7 @@ def post(
             as_json=as_json,
             verbose=verbose,
             resumable=not use_sandbox,
+            fan_out=fan_out,
         )
     if as_json:
         click.echo(result.to_json())
@@ -271,11 +281,13 @@ def _write(
     as_json: bool,
     verbose: bool,
     resumable: bool,
+    fan_out: bool,
 ) -> WriteResult:
     """Run the write on a new event loop, showing its events; exit on an error.
 
     ``resumable`` says whether the service outlives the command, so that
-    posting again with the same idempotency key can finish the write.
+    posting again with the same idempotency key can finish the write (a
+    fan-out write's keys are the key's with ``:PLATFORM``: again with --fan-out).
     """
     report, console = _report(platforms, as_json=as_json)
     try:
@@ -292,8 +304,9 @@ def _write(
             )
         fail(f"{type(exc).__name__}: {exc}", EXIT_FAILED)
     except KeyboardInterrupt:
+        again = f"--idempotency-key {operation.idempotency_key}" + (" --fan-out" if fan_out else "")
         hint = (
-            "; some platforms may have published: post again with --idempotency-key "
-            f"{operation.idempotency_key} to finish without posting twice"
+            f"; some platforms may have published: post again with {again} "
+            "to finish without posting twice"
         )
         fail("interrupted" + (hint if resumable else ""), EXIT_INTERRUPTED)
