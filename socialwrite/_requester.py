@@ -30,7 +30,7 @@ import logging
 import platform as _platform
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
@@ -293,18 +293,10 @@ class Requester:
     # -- time and retries ----------------------------------------------------------------------
 
     @staticmethod
-    @contextmanager
-    def within_total(total: float | None, method: str, url: str) -> Iterator[None]:
+    def within_total(total: float | None, method: str, url: str) -> AbstractContextManager[None]:
         """Bound an attempt by the timeout's ``total``; past it, ``APITimeoutError``."""
-        if total is None:
-            yield
-            return
-        try:
-            with anyio.fail_after(total):
-                yield
-        except TimeoutError as exc:
-            msg = f"{method} {url} took longer than its total timeout of {total:g} s"
-            raise APITimeoutError(msg, method=method, url=url) from exc
+        # Most writes have no total: a shared do-nothing context then, made once.
+        return _NO_LIMIT if total is None else _total_limit(total, method, url)
 
     async def retrying(
         self,
@@ -380,6 +372,19 @@ class Requester:
             retries += 1
             if before_retry is not None and await before_retry():
                 retries = 0
+
+
+_NO_LIMIT: AbstractContextManager[None] = nullcontext()
+
+
+@contextmanager
+def _total_limit(total: float, method: str, url: str) -> Iterator[None]:
+    try:
+        with anyio.fail_after(total):
+            yield
+    except TimeoutError as exc:
+        msg = f"{method} {url} took longer than its total timeout of {total:g} s"
+        raise APITimeoutError(msg, method=method, url=url) from exc
 
 
 def _past(deadline: Deadline, decision: RetryDecision, error: Exception) -> bool:
