@@ -118,7 +118,10 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
     refusal = refusal_response(fault, flat=compat) if fault is not None else None
     if refusal is not None:
         return refusal
-    run, replayed = state.begin_write(write, idempotency_key=idempotency_key)
+    # Last-Event-ID is always honoured (protocol.md): a write it starts (its key
+    # expired, or was never seen) numbers its events past it.
+    cursor = last_event_id(request.headers.get(HEADER_LAST_EVENT_ID)) if streamed else 0
+    run, replayed = state.begin_write(write, idempotency_key=idempotency_key, after_event=cursor)
     if fault is not None and fault.kind is FaultKind.SLOW_ANSWER:
         await asyncio.sleep(fault.delay)
         if request.transport is None or request.transport.is_closing():
@@ -127,7 +130,12 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
             return web.Response(status=499)
     if streamed:
         return await _stream(
-            request, run, replayed=replayed, ping_interval=state.config.ping_interval, fault=fault
+            request,
+            run,
+            cursor=cursor,
+            replayed=replayed,
+            ping_interval=state.config.ping_interval,
+            fault=fault,
         )
     return await _json_answer(request, run, replayed=replayed, fault=fault, flat=compat)
 
@@ -155,6 +163,7 @@ async def _stream(
     request: web.Request,
     run: WriteRun,
     *,
+    cursor: int,
     replayed: bool,
     ping_interval: float,
     fault: WriteFault | None = None,
@@ -171,10 +180,6 @@ async def _stream(
     if replayed:
         response.headers[HEADER_IDEMPOTENT_REPLAYED] = "true"
     await response.prepare(request)
-    # Last-Event-ID is always honoured (protocol.md), also for a write that
-    # starts now: its key expired or was never seen, but the client saw that
-    # many events of it already. The final event still comes (``events_after``).
-    cursor = last_event_id(request.headers.get(HEADER_LAST_EVENT_ID))
     if fault is not None:
         await stream_with_fault(
             request, response, run, fault, cursor=cursor, ping_interval=ping_interval

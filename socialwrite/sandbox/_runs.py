@@ -31,7 +31,8 @@ class RecordedEvent:
     """One server-sent event of a write.
 
     Attributes:
-        id: the event's ``id``, counting from 1 within its write.
+        id: the event's ``id``: consecutive within its write, from 1 (or from
+            one past the ``Last-Event-ID`` that started the write).
         name: the event name (``status``, ``result``, ``done``, ``error``).
         data: the event's JSON data, on one line.
     """
@@ -56,9 +57,10 @@ class WriteRun:
     Lives on the server's event loop; not thread-safe.
     """
 
-    def __init__(self, *, number: int, platforms: Sequence[str]) -> None:
-        """Start an empty log for write ``number`` of ``platforms``."""
+    def __init__(self, *, number: int, platforms: Sequence[str], first_id: int = 1) -> None:
+        """Start an empty log for write ``number`` of ``platforms``, its ids from ``first_id``."""
         self.number = number
+        self.first_id = first_id
         self.platforms = tuple(platforms)
         self.events: list[RecordedEvent] = []
         self.answer_text: str | None = None
@@ -96,17 +98,12 @@ class WriteRun:
     def events_after(self, last_event_id: int) -> list[RecordedEvent]:
         """Return the recorded events whose ``id`` is greater than ``last_event_id``.
 
-        The final event (``done`` or ``error``) is returned even when its ``id``
-        is not greater: a stream always ends with it, since ``done`` carries
-        every result. A client resuming with a ``Last-Event-ID`` from a write
-        the server no longer knows (an expired key, a restarted server) would
-        otherwise get a stream that ends without it, and resume forever.
-        Readers stop after a final event (:attr:`RecordedEvent.is_final`).
+        Never one at or below it (protocol.md): a write that a ``Last-Event-ID``
+        started numbers its events past that id (``first_id``), so all of them,
+        ``done`` included, are sent.
         """
-        # ids are consecutive from 1, so an id is its position plus one.
-        start = max(last_event_id, 0)
-        if self.events and self.events[-1].is_final:
-            start = min(start, len(self.events) - 1)
+        # ids are consecutive from first_id, so an id's position is id - first_id.
+        start = max(last_event_id - self.first_id + 1, 0)
         return self.events[start:]
 
     async def wait_for_change(self, timeout: float | None = None) -> bool:
@@ -133,7 +130,7 @@ class WriteRun:
         if self.finished:
             msg = f"write {self.number} already finished; cannot record {name!r}"
             raise RuntimeError(msg)
-        self.events.append(RecordedEvent(len(self.events) + 1, name, data))
+        self.events.append(RecordedEvent(self.first_id + len(self.events), name, data))
         self._wake()
 
     def _finish(self) -> None:

@@ -68,9 +68,12 @@ class SandboxState:
         return self.ledger.clear()
 
     def begin_write(
-        self, request: ReceivedWrite, *, idempotency_key: str | None
+        self, request: ReceivedWrite, *, idempotency_key: str | None, after_event: int = 0
     ) -> tuple[WriteRun, bool]:
         """Start ``request``, or join the write its ``Idempotency-Key`` already started.
+
+        ``after_event`` is the request's ``Last-Event-ID`` (0 without one): a
+        write it starts numbers its events past it, so that all are sent.
 
         Returns:
             The write and whether it is a replay.
@@ -85,12 +88,14 @@ class SandboxState:
             msg = "the sandbox is stopping; retry against a running one"
             raise ProtocolError(503, "service_unavailable", msg)
         if idempotency_key is None:
-            return self._start(request, idempotency_key=None), False
+            return self._start(request, idempotency_key=None, first_id=after_event + 1), False
         run, replayed = self.idempotency.claim(
             account=self.config.api_key,
             key=idempotency_key,
             fingerprint=request.fingerprint,
-            start=lambda: self._start(request, idempotency_key=idempotency_key),
+            start=lambda: self._start(
+                request, idempotency_key=idempotency_key, first_id=after_event + 1
+            ),
         )
         if replayed:
             self.ledger.count_replayed()
@@ -109,11 +114,13 @@ class SandboxState:
             if not run.finished:
                 run.abandon()
 
-    def _start(self, request: ReceivedWrite, *, idempotency_key: str | None) -> WriteRun:
+    def _start(
+        self, request: ReceivedWrite, *, idempotency_key: str | None, first_id: int
+    ) -> WriteRun:
         # Before anything is counted or recorded: a refused write never started.
         reserved = self.credits.reserve(len(request.platforms))
         self._writes_started += 1
-        run = WriteRun(number=self._writes_started, platforms=request.platforms)
+        run = WriteRun(number=self._writes_started, platforms=request.platforms, first_id=first_id)
         # However the write ends, what it set aside and did not spend goes back.
         run.on_finish(lambda: self.credits.settle(reserved, run.credits_used))
         job = WriteJob(

@@ -268,20 +268,25 @@ async def _full_stream(body: dict[str, Any]) -> list[SseEvent]:
 
 
 @pytest.mark.parametrize("key", [{"Idempotency-Key": "never-seen"}, {}], ids=["new-key", "no-key"])
-async def test_last_event_id_with_a_key_never_seen_sends_only_later_events(
-    key: dict[str, str],
+@pytest.mark.parametrize("last", [3, 4300598])
+async def test_last_event_id_on_a_write_never_seen_numbers_its_events_past_it(
+    key: dict[str, str], last: int
 ) -> None:
-    """protocol.md: Last-Event-ID is honoured on a new write; done still carries every result."""
+    """protocol.md: Last-Event-ID is honoured on a new write: every id sent is greater.
+
+    The write the header starts numbers its events from one past it, so the
+    whole write is sent, done (with every result) included.
+    """
     full = await _full_stream(SEED_BODY)
-    headers = {**key, "Last-Event-ID": "3", **STREAM}
+    headers = {**key, "Last-Event-ID": str(last), **STREAM}
     async with serve() as (sandbox, http):
         async with http.post(WRITE, json=SEED_BODY, headers=headers) as response:
             assert response.status == 200
             assert "Idempotent-Replayed" not in response.headers
             events = await SseReader(response).all()
         stats = sandbox.stats
-    assert [event.id for event in events] == [event.id for event in full[3:]]
-    assert [event.name for event in events] == [event.name for event in full[3:]]
+    assert [event.id for event in events] == [last + event.id for event in full]
+    assert [event.name for event in events] == [event.name for event in full]
     done = events[-1].data
     assert [result["platform"] for result in done["results"]] == ["x", "instagram"]
     assert all(result["success"] for result in done["results"])
@@ -289,41 +294,28 @@ async def test_last_event_id_with_a_key_never_seen_sends_only_later_events(
     assert stats.publishes == 2
 
 
-@pytest.mark.parametrize("key", [{"Idempotency-Key": "never-seen"}, {}], ids=["new-key", "no-key"])
-async def test_a_last_event_id_past_the_end_still_gets_done(key: dict[str, str]) -> None:
-    """Every id is at most the header's: the stream is the done event alone, with its own id.
-
-    Sending nothing would end the stream without done, and the client would
-    resume with the same header again and again.
-    """
-    full = await _full_stream(SEED_BODY)
-    headers = {**key, "Last-Event-ID": "4300598", **STREAM}
-    async with serve() as (sandbox, http):
-        async with http.post(WRITE, json=SEED_BODY, headers=headers) as response:
-            events = await SseReader(response).all()
-        assert sandbox.stats.publishes == 2
-    assert [(event.id, event.name) for event in events] == [(full[-1].id, "done")]
-    assert len(events[0].data["results"]) == 2
-
-
-async def test_a_replay_from_the_last_id_gets_done_again() -> None:
-    """A known key resumed from done's own id (or past it) gets done again, nothing else."""
+async def test_a_replay_sends_only_the_events_past_the_header() -> None:
+    """A known key resumed sends only ids greater than the header's: nothing past done."""
     headers = {"Idempotency-Key": "seen", **STREAM}
     async with serve() as (sandbox, http):
         async with http.post(WRITE, json=SEED_BODY, headers=headers) as response:
             first = await SseReader(response).all()
+        resume = {**headers, "Last-Event-ID": str(first[-2].id)}
+        async with http.post(WRITE, json=SEED_BODY, headers=resume) as response:
+            assert response.headers["Idempotent-Replayed"] == "true"
+            assert await SseReader(response).all() == [first[-1]]
         for last in (first[-1].id, first[-1].id + 10):
             resume = {**headers, "Last-Event-ID": str(last)}
             async with http.post(WRITE, json=SEED_BODY, headers=resume) as response:
                 assert response.headers["Idempotent-Replayed"] == "true"
-                assert await SseReader(response).all() == [first[-1]]
+                assert await SseReader(response).all() == []
         assert sandbox.stats.publishes == 2
 
 
-async def test_a_last_event_id_past_a_failed_write_gets_its_error_event(
+async def test_a_last_event_id_on_a_failed_write_gets_its_error_event(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The error event ends a stream as done does: it is sent whatever the header says."""
+    """The error event ends a stream as done does, with an id past the header's."""
 
     def broken(platform: str, text: str, *, with_media: bool = False) -> str:
         msg = f"cannot format {platform}"
@@ -334,5 +326,6 @@ async def test_a_last_event_id_past_a_failed_write_gets_its_error_event(
     headers = {"Idempotency-Key": "broken", "Last-Event-ID": "99", **STREAM}
     async with serve() as (_, http), http.post(WRITE, json=SEED_BODY, headers=headers) as response:
         events = await SseReader(response).all()
-    assert [event.name for event in events] == ["error"]
-    assert error_of(events[0].data) == ("api_error", "internal_error", None)
+    assert [event.name for event in events][-1] == "error"
+    assert all(event.id > 99 for event in events)
+    assert error_of(events[-1].data) == ("api_error", "internal_error", None)
