@@ -340,10 +340,15 @@ class WriteRun:
         seconds = self.timeout.deadline
         deadline = None if seconds is None else Deadline(seconds, _DEADLINE_MESSAGE)
 
+        total = self.timeout.total
+
         async def attempt(retries: int) -> WriteResult:
             started = time.monotonic()
-            with self.requester.within_total(self.timeout.total, "POST", self.url):
+            if total is None:  # the common case, without a context manager
                 result = await self._attempt_once(body, emit, progress, deadline)
+            else:
+                with self.requester.within_total(total, "POST", self.url):
+                    result = await self._attempt_once(body, emit, progress, deadline)
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "POST %s -> %d results in %.1f ms, key %s, request id %s, %d retries",
