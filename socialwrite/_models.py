@@ -1,7 +1,7 @@
 """The public data classes: what a write sends (``Content``, ``Media``) and gets back.
 
 Every class is a frozen, keyword-only attrs class. Decoding what the server
-sent is the job of the one converter in ``_converter.py``; nothing here parses
+sent is the job of the converter (``_converter``); nothing here parses
 JSON. The results know their own JSON shape (``WriteResult.to_dict`` and
 ``to_json``), which is the protocol's answer.
 """

@@ -15,8 +15,6 @@ from hypothesis import strategies as st
 from socialwrite import Content, Media, PlatformResult, ValidationError, WriteResult
 from socialwrite._converter import (
     ResponseShapeError,
-    _checked_platform_result,
-    _common_platform_result,
     converter,
     dumps,
     loads,
@@ -24,6 +22,7 @@ from socialwrite._converter import (
     structure_platform_result,
     structure_write_result,
 )
+from socialwrite._converter._results import _checked_platform_result, _common_platform_result
 from socialwrite._models import new_platform_result, new_write_result
 
 SEED_ANSWER = """{"results": [
