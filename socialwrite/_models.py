@@ -30,6 +30,8 @@ __all__ = [
     "new_platform_result",
     "new_write_result",
     "platform_result_dict",
+    "to_alt_text",
+    "to_media_tuple",
 ]
 
 
@@ -57,7 +59,7 @@ MediaInput: TypeAlias = Union[str, "os.PathLike[str]", Media]
 """What ``content.media`` accepts per item: a URL, a local path, or a ``Media``."""
 
 
-def _to_media_tuple(value: MediaInput | Iterable[MediaInput] | None) -> tuple[MediaInput, ...]:
+def to_media_tuple(value: MediaInput | Iterable[MediaInput] | None) -> tuple[MediaInput, ...]:
     """Normalise ``media`` to a tuple: one item or many, ``None`` for none."""
     if value is None:
         return ()
@@ -69,7 +71,7 @@ def _to_media_tuple(value: MediaInput | Iterable[MediaInput] | None) -> tuple[Me
     return tuple(value)
 
 
-def _to_alt_text(value: str | Iterable[str] | None) -> str | tuple[str, ...] | None:
+def to_alt_text(value: str | Iterable[str] | None) -> str | tuple[str, ...] | None:
     """Normalise ``alt_text``: one string for all media, or one per item."""
     if value is None or isinstance(value, str):
         return value
@@ -95,8 +97,8 @@ class Content:
     """
 
     text: str | None = None
-    media: tuple[MediaInput, ...] = attrs.field(default=(), converter=_to_media_tuple)
-    alt_text: str | tuple[str, ...] | None = attrs.field(default=None, converter=_to_alt_text)
+    media: tuple[MediaInput, ...] = attrs.field(default=(), converter=to_media_tuple)
+    alt_text: str | tuple[str, ...] | None = attrs.field(default=None, converter=to_alt_text)
 
 
 @attrs.frozen(kw_only=True)

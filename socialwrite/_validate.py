@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from ._errors import ValidationError
 from ._json import encode_body
-from ._models import Content, Media, _to_alt_text, _to_media_tuple
+from ._models import Content, Media, to_alt_text, to_media_tuple
 from ._protocol import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     MAX_MEDIA,
@@ -139,8 +139,8 @@ def _content_fields(content: object) -> tuple[object, object, object]:
     # What ``Content(...)`` would hold, without building one.
     return (
         content.get("text"),
-        _to_media_tuple(content.get("media")),
-        _to_alt_text(content.get("alt_text")),
+        to_media_tuple(content.get("media")),
+        to_alt_text(content.get("alt_text")),
     )
 
 
