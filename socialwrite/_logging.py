@@ -14,6 +14,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 __all__ = ["logger", "redact_url"]
 
 logger = logging.getLogger("socialwrite")
+# A library prints nothing on its own: without a handler of the application's,
+# Python's last resort would print every WARNING to stderr.
+logger.addHandler(logging.NullHandler())
 
 
 def redact_url(url: str) -> str:

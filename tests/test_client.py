@@ -451,3 +451,12 @@ async def _retry_with(client: AsyncClient, key: str | None) -> str | None:
     with pytest.raises(socialwrite.InternalServerError) as info:
         await client.write(platforms=["x"], content={"text": "a"}, idempotency_key=key)
     return info.value.idempotency_key
+
+
+def test_the_library_logger_prints_nothing_on_its_own() -> None:
+    """``socialwrite`` has a NullHandler: Python's last-resort handler never prints its lines."""
+    import socialwrite._logging
+
+    handlers = logging.getLogger("socialwrite").handlers
+    assert any(isinstance(handler, logging.NullHandler) for handler in handlers)
+    assert socialwrite._logging.logger is logging.getLogger("socialwrite")
