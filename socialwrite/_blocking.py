@@ -26,6 +26,9 @@ from ._client import AsyncClient
 from ._errors import ValidationError
 
 if TYPE_CHECKING:
+    import os
+    import ssl
+
     from ._models import Content, WriteResult
     from ._stream import WriteOperation
     from ._transport import Timeout, Transport
@@ -82,6 +85,11 @@ class Client:
             per platform, all at once; see ``AsyncClient.write``).
         session: not accepted: an aiohttp session belongs to another event loop.
         transport: a transport to use instead of the default.
+        verify: TLS verification, as ``AsyncClient``'s: ``True``, ``False``, a
+            CA bundle path, or an ``ssl.SSLContext``.
+        trust_env: honour the environment's proxies and ``SSL_CERT_FILE`` /
+            ``SSL_CERT_DIR`` (read when the client is made).
+        proxy: a proxy URL for every request; overrides the environment's.
         backend: the event loop the client runs on in its thread: ``"asyncio"``
             (aiohttp) or ``"trio"`` (httpx).
 
@@ -102,6 +110,9 @@ class Client:
         fan_out: bool = False,
         session: object = None,
         transport: Transport | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        trust_env: bool = True,
+        proxy: str | None = None,
         backend: str = "asyncio",
     ) -> None:
         if session is not None:
@@ -121,6 +132,9 @@ class Client:
             upload_concurrency=upload_concurrency,
             fan_out=fan_out,
             transport=transport,
+            verify=verify,
+            trust_env=trust_env,
+            proxy=proxy,
         )
         self._backend = backend
         self._loop: _PortalThread | None = None

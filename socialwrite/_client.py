@@ -21,11 +21,13 @@ from ._requester import Requester
 from ._retry import RetryPolicy
 from ._run import WriteRun, stream_timeout
 from ._stream import Run, WriteOperation
-from ._transport import Timeout, Transport
+from ._transport import NetworkOptions, Timeout, Transport, network_options
 from ._validate import validate_fan_out_key, validate_platforms, validate_write
 from .platforms import PlatformPreview, preview
 
 if TYPE_CHECKING:
+    import ssl
+
     import aiohttp
 
     from ._models import Content
@@ -108,6 +110,27 @@ def check_timeout(value: object, name: str = "timeout") -> Timeout:
     return Timeout.coerce(float(value))
 
 
+def _network(
+    verify: object, trust_env: object, proxy: object, *, shared: object
+) -> NetworkOptions | None:
+    """The client's TLS context and proxies; ``None`` with a shared session or transport."""
+    if shared is None:
+        return network_options(verify=verify, trust_env=trust_env, proxy=proxy)
+    what = "session" if shared == "session" else "transport"
+    for name, value, default in (
+        ("verify", verify, True),
+        ("trust_env", trust_env, True),
+        ("proxy", proxy, None),
+    ):
+        if value is not default:
+            msg = (
+                f"a shared {what} keeps its own TLS and proxy settings: "
+                f"set them on the {what}, and leave {name} out"
+            )
+            raise ValidationError(msg, param=name)
+    return None
+
+
 class AsyncClient:
     """The asynchronous socialwrite client, for asyncio and trio programs.
 
@@ -127,6 +150,17 @@ class AsyncClient:
         session: an ``aiohttp.ClientSession`` to share; used, never closed by the client.
         transport: a transport to use instead of the default (aiohttp on
             asyncio, httpx2 on trio); shared, never closed by the client.
+        verify: TLS verification: ``True`` (the system's CAs, or
+            ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when ``trust_env``), ``False``
+            (no verification: for tests only), the path of a CA bundle (or of a
+            directory of certificates), or an ``ssl.SSLContext``.
+        trust_env: honour ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``,
+            ``NO_PROXY`` (any case) and ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``,
+            read when the client is made.
+        proxy: a proxy URL for every request (``http://host:port``); it
+            overrides the environment's. ``verify``, ``trust_env`` and
+            ``proxy`` are for the client's own connections: with a ``session``
+            or a ``transport``, which keep their own settings, leave them out.
 
     Raises:
         ValidationError: a setting is missing or malformed (naming the argument
@@ -148,6 +182,9 @@ class AsyncClient:
         fan_out: bool = False,
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        trust_env: bool = True,
+        proxy: str | None = None,
     ) -> None:
         key: object = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
         if key is None:
@@ -181,7 +218,12 @@ class AsyncClient:
             upload_concurrency, "upload_concurrency", 1
         )
         self.fan_out: bool = _check_bool(fan_out, "fan_out")
-        self._requester = Requester(key, self.base_url, session=session, transport=transport)
+        network = _network(
+            verify, trust_env, proxy, shared="session" if session is not None else transport
+        )
+        self._requester = Requester(
+            key, self.base_url, session=session, transport=transport, network=network
+        )
         # The timeout a streamed write is sent with, for the last timeout seen:
         # a client's writes almost always share one.
         self._stream_timeouts: tuple[Timeout | None, Timeout] = (None, self.timeout)

@@ -142,7 +142,15 @@ class APIError(SocialWriteError):
 
 
 class APIConnectionError(APIError):
-    """The request could not be sent, or the connection broke before an answer."""
+    """The request could not be sent, or the connection broke before an answer.
+
+    Attributes:
+        retryable: ``False`` when trying again cannot help, so it was not
+            retried: a certificate that fails verification, or another TLS
+            handshake failure (the message says why, and names the host).
+    """
+
+    retryable: bool = True
 
 
 class APITimeoutError(APIConnectionError):

@@ -42,6 +42,7 @@ from ._logging import logger, redact_url
 from ._protocol import HEADER_REQUEST_ID, HEADER_RETRY_AFTER
 from ._retry import RetryDecision, RetryPolicy, parse_retry_after
 from ._transport import (
+    NetworkOptions,
     Response,
     Transport,
     default_transport,
@@ -115,6 +116,7 @@ class Requester:
         base_url: the checked service root (no trailing slash).
         session: an ``aiohttp.ClientSession`` to use (asyncio only); never closed here.
         transport: a transport to use; never closed here.
+        network: the TLS context and proxies of the transport made here.
     """
 
     __slots__ = (
@@ -124,6 +126,7 @@ class Requester:
         "_backend",
         "_base_prefix",
         "_closed",
+        "_network",
         "_other_headers",
         "_owns_transport",
         "_session",
@@ -139,8 +142,10 @@ class Requester:
         *,
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
+        network: NetworkOptions | None = None,
     ) -> None:
         self._api_key = api_key
+        self._network = network
         self.base_url = base_url
         self._api_origin = origin_of(base_url)
         self._base_prefix = base_url + "/"
@@ -206,7 +211,7 @@ class Requester:
                     raise RuntimeError(msg)
                 self._transport = session_transport(self._session)
             else:
-                self._transport = default_transport(backend)
+                self._transport = default_transport(backend, self._network)
         return self._transport
 
     # -- what every request carries ----------------------------------------------------------

@@ -183,11 +183,13 @@ class RetryPolicy:
     def is_retryable_error(self, error: BaseException) -> bool:
         """Tell whether an exception is worth retrying: only `APIConnectionError`.
 
-        That covers its subclass `APITimeoutError`. Anything else, including
-        every `APIStatusError` (judged by its status instead) and every error
-        of the caller's own, is not retried.
+        That covers its subclass `APITimeoutError`, but not one whose
+        ``retryable`` is ``False`` (a TLS failure: a certificate that fails
+        verification fails again). Anything else, including every
+        `APIStatusError` (judged by its status instead) and every error of the
+        caller's own, is not retried.
         """
-        return isinstance(error, APIConnectionError)
+        return isinstance(error, APIConnectionError) and error.retryable
 
     def backoff(self, attempt: int, *, random: Callable[[], float] = _random.random) -> float:
         """Return the jittered delay before retry number ``attempt`` (0 is the first retry).

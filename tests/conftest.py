@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 import socialwrite._requester
-from socialwrite._transport import Transport, default_transport
+from socialwrite._transport import NetworkOptions, Transport, default_transport
 from socialwrite.sandbox import Sandbox
 
 from ._servers import SERVER_KINDS, ServerKind
@@ -24,9 +24,17 @@ _NEEDS_HTTPX2 = pytest.mark.skipif(
 )
 
 
-def _trio_transport_everywhere(backend: str) -> Transport:
+def _trio_transport_everywhere(backend: str, network: NetworkOptions | None = None) -> Transport:
     """The trio-capable transport, whatever the loop."""
-    return default_transport("trio")
+    return default_transport("trio", network)
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients honour HTTP(S)_PROXY / ALL_PROXY: the tests' own loopback servers go direct."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
 
 
 @pytest.fixture(

@@ -14,28 +14,33 @@ from ._base import (
     origin_of,
     read_prefix,
 )
+from ._network import NetworkOptions, network_options
 
 if TYPE_CHECKING:
     import aiohttp
 
 __all__ = [
     "Body",
+    "NetworkOptions",
     "Request",
     "Response",
     "Timeout",
     "Transport",
     "default_transport",
+    "network_options",
     "new_request",
     "origin_of",
     "read_prefix",
 ]
 
 
-def default_transport(backend: str) -> Transport:
+def default_transport(backend: str, network: NetworkOptions | None = None) -> Transport:
     """Return the default transport for the running async library (``sniffio`` name).
 
     aiohttp under asyncio, httpx2 under trio. Each library is imported here,
-    on first use, so that ``import socialwrite`` imports neither.
+    on first use, so that ``import socialwrite`` imports neither. ``network``
+    is the client's TLS context and proxies (``None``: the library's defaults,
+    without the environment).
 
     Raises:
         RuntimeError: under trio without the ``trio`` extra installed, or under
@@ -44,7 +49,7 @@ def default_transport(backend: str) -> Transport:
     if backend == "asyncio":
         from ._aiohttp import AiohttpTransport  # noqa: PLC0415 - imported when first used
 
-        return AiohttpTransport()
+        return AiohttpTransport(network=network)
     if backend == "trio":
         try:
             from ._httpx2 import Httpx2Transport  # noqa: PLC0415 - optional dependency
@@ -54,13 +59,16 @@ def default_transport(backend: str) -> Transport:
                 'pip install "socialwrite[trio]", on Python 3.11 or later (httpx2 needs it)'
             )
             raise RuntimeError(msg) from exc
-        return Httpx2Transport()
+        return Httpx2Transport(network=network)
     msg = f"socialwrite runs on asyncio or trio, not on {backend!r}"
     raise RuntimeError(msg)
 
 
 def session_transport(session: aiohttp.ClientSession) -> Transport:
-    """Return a transport over the caller's aiohttp session (asyncio only; never closed here)."""
+    """Return a transport over the caller's aiohttp session (asyncio only; never closed here).
+
+    The session keeps its own TLS and proxy settings.
+    """
     from ._aiohttp import AiohttpTransport  # noqa: PLC0415 - imported when first used
 
     return AiohttpTransport(session)

@@ -15,6 +15,7 @@ import aiohttp
 
 from .._errors import APIConnectionError, APITimeoutError
 from ._base import Request, Response, Timeout, read_limited
+from ._network import NetworkOptions, find_tls_error, tls_error
 
 __all__ = ["AiohttpTransport"]
 
@@ -119,10 +120,17 @@ class AiohttpTransport:
         session: an ``aiohttp.ClientSession`` to use. It is shared, never
             closed by the transport. Without one the transport makes its own
             on first use and closes it in ``aclose()``.
+        network: the client's TLS context and proxies (``verify``, ``trust_env``,
+            ``proxy``); the proxies apply to a given session too, the TLS
+            context only to a session made here.
     """
 
-    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession | None = None, *, network: NetworkOptions | None = None
+    ) -> None:
         self._session = session
+        self._network = network
+        self._proxied = network is not None and network.uses_proxy
         self._owns_session = session is None
         self._closed = False
         # The last timeout sent and aiohttp's form of it: writes of a client
@@ -140,11 +148,15 @@ class AiohttpTransport:
             raise APIConnectionError(msg)
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=_CONNECTION_LIMIT),
+                connector=aiohttp.TCPConnector(
+                    limit=_CONNECTION_LIMIT,
+                    ssl=True if self._network is None else self._network.ssl_context(),
+                ),
                 # Headers and cookies come only from each request: nothing a
                 # session remembers can travel to another origin.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 auto_decompress=True,
+                # The environment was read when the client was made (see _network).
                 trust_env=False,
             )
         return self._session
@@ -157,6 +169,7 @@ class AiohttpTransport:
         if request.timeout is not last_timeout or client_timeout is None:
             client_timeout = _client_timeout(request.timeout)
             self._last_timeout = (request.timeout, client_timeout)
+        proxy = self._network.proxy_for(url) if self._proxied and self._network else None
         try:
             response = await session.request(
                 method,
@@ -167,14 +180,15 @@ class AiohttpTransport:
                 timeout=client_timeout,
                 # A redirect could carry the Authorization header elsewhere.
                 allow_redirects=False,
+                proxy=proxy,
             )
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
             msg = f"timed out sending {method} {url}"
             raise APITimeoutError(msg, method=method, url=url) from exc
-        except aiohttp.ClientError as exc:
-            msg = f"could not send {method} {url}: {exc}"
-            raise APIConnectionError(msg, method=method, url=url) from exc
-        except OSError as exc:
+        except (aiohttp.ClientError, OSError) as exc:
+            failure = find_tls_error(exc)
+            if failure is not None:
+                raise tls_error(failure, method, url) from exc
             msg = f"could not send {method} {url}: {exc}"
             raise APIConnectionError(msg, method=method, url=url) from exc
         return AiohttpResponse(response, method, url)

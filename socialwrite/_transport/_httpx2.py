@@ -14,7 +14,9 @@ httpx2's exceptions become ours here, most specific first:
 ```
 httpx2.TimeoutException      -> APITimeoutError
   (ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout)
-httpx2.ConnectError          -> APIConnectionError   (nothing listens, DNS, TLS)
+a TLS failure (any error)    -> APIConnectionError   (retryable = False; the reason
+                                                      and the host in its message)
+httpx2.ConnectError          -> APIConnectionError   (nothing listens, DNS)
 httpx2.RemoteProtocolError   -> APIConnectionError   (the server hung up early, or
                                                       its answer is not HTTP at all)
 httpx2.DecodingError         -> APIResponseValidationError   (a body that does not
@@ -38,6 +40,7 @@ import httpx2
 
 from .._errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
 from ._base import Request, Response, Timeout, read_limited
+from ._network import NetworkOptions, find_tls_error, tls_error
 
 __all__ = ["Httpx2Response", "Httpx2Transport"]
 
@@ -71,6 +74,9 @@ def _translate(
     status_code: int | None = None,
 ) -> APIError:
     """Our error for one of httpx2's, raised by the caller ``from exc``."""
+    failure = None if reading else find_tls_error(exc)
+    if failure is not None:
+        return tls_error(failure, method, url)
     if isinstance(exc, httpx2.TimeoutException):
         if reading:
             what = "reading the answer to"
@@ -104,6 +110,66 @@ def _translate(
     else:
         msg = f"could not send {method} {url}: {exc}"
     return APIConnectionError(msg, method=method, url=url)
+
+
+class _ProxyRouter(httpx2.AsyncBaseTransport):
+    """Sends each request directly or through its proxy, as ``NetworkOptions.proxy_for`` says.
+
+    One httpx2 transport (and pool) per proxy, made on first use.
+    """
+
+    def __init__(self, network: NetworkOptions) -> None:
+        self._network = network
+        self._transports: dict[str | None, httpx2.AsyncHTTPTransport] = {}
+
+    def _for(self, proxy: str | None) -> httpx2.AsyncHTTPTransport:
+        transport = self._transports.get(proxy)
+        if transport is None:
+            transport = httpx2.AsyncHTTPTransport(
+                verify=self._network.ssl_context(), limits=_LIMITS, trust_env=False, proxy=proxy
+            )
+            self._transports[proxy] = transport
+        return transport
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Send ``request`` through the transport of its proxy."""
+        proxy = self._network.proxy_for(str(request.url))
+        return await self._for(proxy).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close every transport made."""
+        transports, self._transports = self._transports, {}
+        for transport in transports.values():
+            await transport.aclose()
+
+
+def _new_client(network: NetworkOptions | None) -> httpx2.AsyncClient:
+    """The transport's own client: the network settings given, never the environment's."""
+    if network is None:
+        return httpx2.AsyncClient(
+            limits=_LIMITS,
+            follow_redirects=False,
+            # Proxies and certificates come from the caller's own client,
+            # not from whatever the environment happens to hold.
+            trust_env=False,
+            timeout=_library_timeout(Timeout()),
+        )
+    if network.env_proxies:
+        # The environment's proxies, read when the client was made: per request.
+        return httpx2.AsyncClient(
+            transport=_ProxyRouter(network),
+            follow_redirects=False,
+            trust_env=False,
+            timeout=_library_timeout(Timeout()),
+        )
+    return httpx2.AsyncClient(
+        limits=_LIMITS,
+        follow_redirects=False,
+        trust_env=False,
+        verify=network.ssl_context(),
+        proxy=network.proxy,
+        timeout=_library_timeout(Timeout()),
+    )
 
 
 class Httpx2Response:
@@ -187,6 +253,8 @@ class Httpx2Transport:
             redirects are never followed and cookies never sent, whatever its
             settings. Without one the transport makes its own on first use and
             closes it in ``aclose()``.
+        network: the TLS context and proxies of a client made here (the
+            ``AsyncClient``'s ``verify``, ``trust_env`` and ``proxy``).
 
     Example:
         ```python
@@ -201,8 +269,11 @@ class Httpx2Transport:
         ```
     """
 
-    def __init__(self, client: httpx2.AsyncClient | None = None) -> None:
+    def __init__(
+        self, client: httpx2.AsyncClient | None = None, *, network: NetworkOptions | None = None
+    ) -> None:
         self._client = client
+        self._network = network
         self._owns_client = client is None
         self._closed = False
 
@@ -216,14 +287,7 @@ class Httpx2Transport:
             msg = "this transport is closed; create a new AsyncClient"
             raise APIConnectionError(msg)
         if self._client is None:
-            self._client = httpx2.AsyncClient(
-                limits=_LIMITS,
-                follow_redirects=False,
-                # Proxies and certificates come from the caller's own client,
-                # not from whatever the environment happens to hold.
-                trust_env=False,
-                timeout=_library_timeout(Timeout()),
-            )
+            self._client = _new_client(self._network)
         return self._client
 
     async def send(self, request: Request) -> Response:

@@ -79,11 +79,32 @@ def _service(
 
 
 _NAMES = {"api_key": "API key", "base_url": "base URL"}
+_FLAGS = {"proxy": "--proxy", "verify": "--ca-bundle (or SSL_CERT_FILE / SSL_CERT_DIR)"}
 
 
-def _client(api_key: str | None, base_url: str | None) -> AsyncClient:
+def _verify(ca_bundle: str | None, *, insecure: bool) -> bool | str:
+    """``verify=`` of the client: the CA bundle, ``False`` for --insecure, else ``True``."""
+    if ca_bundle is not None and insecure:
+        fail("give --ca-bundle or --insecure, not both", EXIT_USAGE)
+    if insecure:
+        click.echo(
+            "socialwrite: warning: --insecure: TLS certificates are not checked; "
+            "anyone on the network path can read and change what is sent, the API key included",
+            err=True,
+        )
+        return False
+    return True if ca_bundle is None else ca_bundle
+
+
+def _client(
+    api_key: str | None,
+    base_url: str | None,
+    *,
+    proxy: str | None = None,
+    verify: bool | str = True,
+) -> AsyncClient:
     try:
-        return AsyncClient(api_key, base_url=base_url)
+        return AsyncClient(api_key, base_url=base_url, proxy=proxy, verify=verify)
     except ValidationError as exc:
         hints = {
             "api_key": f"give --api-key or set {API_KEY_ENV} (or try --sandbox)",
@@ -91,6 +112,8 @@ def _client(api_key: str | None, base_url: str | None) -> AsyncClient:
         }
         if exc.param in hints and (api_key if exc.param == "api_key" else base_url) is None:
             fail(f"no {_NAMES[exc.param]}: {hints[exc.param]}", EXIT_USAGE)
+        if exc.param in _FLAGS:
+            fail(f"{_FLAGS[exc.param]}: {exc.message}", EXIT_USAGE)
         fail(str(exc), EXIT_USAGE)
 
 
@@ -198,6 +221,23 @@ class _NoReport:
     is_flag=True,
     help="show the requests that failed and the retries, as they happen",
 )
+@click.option(
+    "--proxy",
+    metavar="URL",
+    help="send through this HTTP proxy (default: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, "
+    "minus NO_PROXY)",
+)
+@click.option(
+    "--ca-bundle",
+    metavar="PATH",
+    help="trust the CA certificates in this PEM file (or directory) instead of the "
+    "system's (default: the system's, or SSL_CERT_FILE / SSL_CERT_DIR)",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="do not check TLS certificates (for a test server only; prints a warning)",
+)
 @click.option("--api-key", envvar=API_KEY_ENV, show_envvar=True, help="the API key")
 @click.option(
     "--base-url",
@@ -220,6 +260,9 @@ def post(
     as_json: bool,
     use_sandbox: bool,
     verbose: bool,
+    proxy: str | None,
+    ca_bundle: str | None,
+    insecure: bool,
     api_key: str | None,
     base_url: str | None,
 ) -> None:
@@ -239,8 +282,9 @@ def post(
       socialwrite post -p instagram --media reel.mp4 --option instagram.format=reels
     """  # noqa: D301 - click keeps a paragraph after a real \b (backspace) as written
     content = build_content(text, media, alt_text)
+    verify = _verify(ca_bundle, insecure=insecure)
     with _service(ctx, use_sandbox=use_sandbox, platforms=platforms) as (key, url):
-        client = _client(key, url)
+        client = _client(key, url, proxy=proxy, verify=verify)
         try:
             # Every check of the input happens here, before anything is sent.
             operation = client.write(
