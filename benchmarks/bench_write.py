@@ -33,6 +33,18 @@ noisy moment of the machine does not land on one of them only; the figures
 are medians over the rounds, and each ratio is the median of the ratios
 measured round by round.
 
+Each socialwrite worker runs with its tree (the checkout holding this script)
+first on ``PYTHONPATH`` and reports the ``socialwrite`` file it imported; the
+parent refuses to measure if that file is not under the tree.
+
+``--baseline REV`` compares with an earlier version: it checks REV (any git
+revision) out into a temporary git worktree, adds a "(baseline REV)" twin of
+each socialwrite contender selected, whose worker imports the package from
+that worktree (the benchmark's own code stays the current one), and reports
+current / baseline CPU ratios. The raw floors replay the request recorded with
+the current tree; the report says how the baseline's request differs, if it
+does. The worktree is removed at the end, also on an error or Ctrl-C.
+
 Run: ``python benchmarks/bench_write.py`` (``--help`` for options; ``--json``
 prints the figures as JSON; ``--profile NAME`` profiles one contender).
 A peer that is not installed is reported as skipped.
@@ -49,14 +61,15 @@ import io
 import json
 import os
 import pstats
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +85,10 @@ PEER_PLATFORMS = ("twitter", "bluesky")
 
 SyncWrite = Callable[[], None]
 
+# The checkout this script belongs to: the "current" socialwrite.
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE_SUFFIX = "-baseline"
+
 
 @dataclass(frozen=True)
 class Contender:
@@ -81,6 +98,24 @@ class Contender:
     label: str
     runtime: str  # "asyncio", "trio" or "threads"
     requires: tuple[str, ...]
+    baseline: bool = False  # a twin whose worker imports the baseline's socialwrite
+
+    @property
+    def write(self) -> str:
+        """The name of the write this contender makes (a twin makes its original's)."""
+        return self.name.removesuffix(BASELINE_SUFFIX)
+
+    @property
+    def sdk(self) -> bool:
+        return self.name.startswith("sdk-")
+
+    def baseline_twin(self, rev: str) -> Contender:
+        return replace(
+            self,
+            name=self.name + BASELINE_SUFFIX,
+            label=f"{self.label} (baseline {rev})",
+            baseline=True,
+        )
 
 
 CONTENDERS = (
@@ -299,16 +334,26 @@ async def async_writer(
         yield write_once
 
 
+def _ready_line(contender: Contender) -> str:
+    """``ready`` and the socialwrite file the worker imported (``-`` if it uses none)."""
+    if not contender.sdk:
+        return "ready -"
+    import socialwrite
+
+    return f"ready {Path(socialwrite.__file__).resolve()}"
+
+
 def worker_main(name: str, base_url: str, api_key: str, sample_path: str) -> None:
     """Serve measurement commands for one contender until standard input closes."""
     contender = BY_NAME[name]
     sample: dict[str, Any] = json.loads(Path(sample_path).read_text())
+    ready = _ready_line(contender)
     if contender.runtime == "asyncio":
 
         async def serve_asyncio() -> None:
             loop = asyncio.get_running_loop()
             async with async_writer(name, base_url, api_key, sample) as write_once:
-                print("ready", flush=True)
+                print(ready, flush=True)
                 while line := await loop.run_in_executor(None, sys.stdin.readline):
                     writes, concurrency = (int(word) for word in line.split())
                     _reply(await drive_asyncio(write_once, writes, concurrency))
@@ -319,7 +364,7 @@ def worker_main(name: str, base_url: str, api_key: str, sample_path: str) -> Non
 
         async def serve_trio() -> None:
             async with async_writer(name, base_url, api_key, sample) as write_once:
-                print("ready", flush=True)
+                print(ready, flush=True)
                 while line := await trio.to_thread.run_sync(sys.stdin.readline):
                     writes, concurrency = (int(word) for word in line.split())
                     _reply(await drive_trio(write_once, writes, concurrency))
@@ -328,7 +373,7 @@ def worker_main(name: str, base_url: str, api_key: str, sample_path: str) -> Non
     else:
         pools: dict[int, ThreadPoolExecutor] = {}
         with ayrshare_writer(base_url, api_key) as write_once:
-            print("ready", flush=True)
+            print(ready, flush=True)
             for writes, concurrency in _commands():
                 # One pool per concurrency, kept: its threads start in the warm-up.
                 pool = pools.get(concurrency)
@@ -342,18 +387,31 @@ def worker_main(name: str, base_url: str, api_key: str, sample_path: str) -> Non
 class Worker:
     """The parent's handle on one contender's worker process."""
 
-    def __init__(self, name: str, base_url: str, api_key: str, sample_path: str) -> None:
-        self.name = name
+    def __init__(
+        self, contender: Contender, tree: Path, base_url: str, api_key: str, sample_path: str
+    ) -> None:
+        self.name = name = contender.name
+        command = ["--worker", contender.write, base_url, api_key, sample_path]
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--worker", name, base_url, api_key, sample_path],
+            [sys.executable, __file__, *command],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env=tree_env(tree),
         )
-        line = self._read_line()
-        if line != "ready":
-            msg = f"the {name} worker did not start (it printed {line!r})"
+        word, _, loaded = self._read_line().partition(" ")
+        if word != "ready":
+            self.close()
+            msg = f"the {name} worker did not start (it printed {word!r})"
             raise RuntimeError(msg)
+        # The socialwrite file the worker imported ("-" for one that does not use it).
+        self.socialwrite_file = loaded
+        if contender.sdk:
+            try:
+                check_imported_from(tree, loaded, f"the {name} worker")
+            except RuntimeError:
+                self.close()
+                raise
 
     def _read_line(self) -> str:
         assert self.process.stdout is not None
@@ -380,7 +438,87 @@ class Worker:
             self.process.wait()
 
 
-# -- the parent: the sample request, the rounds, the report ------------------------------
+# -- the parent: the trees, the sample request, the rounds, the report --------------------
+
+
+def tree_env(tree: Path) -> dict[str, str]:
+    """The environment of a process that must import socialwrite from ``tree``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
+    return env
+
+
+def check_imported_from(tree: Path, loaded: str, who: str) -> None:
+    """Refuse to go on if ``who`` imported socialwrite from anywhere but ``tree``."""
+    expected = tree.resolve() / "socialwrite"
+    if not Path(loaded).is_relative_to(expected):
+        msg = f"{who} imported socialwrite from {loaded!r}, not from {expected}"
+        raise RuntimeError(msg)
+
+
+@contextlib.contextmanager
+def baseline_worktree(rev: str | None) -> Iterator[tuple[Path, str] | None]:
+    """Check ``rev`` out into a temporary git worktree; yield its path and commit."""
+    if rev is None:
+        yield None
+        return
+
+    def git(*words: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), *words], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            msg = f"git {' '.join(words)} failed: {done.stderr.strip()}"
+            raise SystemExit(msg)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        tree = Path(tmp) / "tree"
+        git("worktree", "add", "--detach", str(tree), commit)
+        try:
+            yield tree, commit
+        finally:
+            git("worktree", "remove", "--force", str(tree))
+
+
+def sample_in_subprocess(tree: Path, base_url: str, api_key: str, out: Path) -> dict[str, Any]:
+    """Record the SDK's write request with the socialwrite of ``tree``, in a process of its own."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--record-sample", base_url, api_key, str(out)],
+        env=tree_env(tree),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        msg = f"recording the write request with {tree} failed:\n{done.stderr}"
+        raise RuntimeError(msg)
+    check_imported_from(tree, done.stdout.strip(), f"the sample recorder for {tree}")
+    sample: dict[str, Any] = json.loads(out.read_text())
+    return sample
+
+
+def compare_samples(current: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """How the current tree's write request differs from the baseline's (the key aside)."""
+
+    def headers(sample: dict[str, Any]) -> dict[str, str]:
+        return {
+            k.lower(): v for k, v in sample["headers"].items() if k.lower() != "idempotency-key"
+        }
+
+    differences = [
+        f"{key}: baseline {baseline[key]!r}, current {current[key]!r}"
+        for key in ("url", "body", "read_timeout")
+        if current[key] != baseline[key]
+    ]
+    now, then = headers(current), headers(baseline)
+    differences += [
+        f"header {name}: baseline {then.get(name)!r}, current {now.get(name)!r}"
+        for name in sorted(now.keys() | then.keys())
+        if now.get(name) != then.get(name)
+    ]
+    return differences
 
 
 def installed(contender: Contender) -> bool:
@@ -393,8 +531,7 @@ def installed(contender: Contender) -> bool:
 def record_sample(base_url: str, api_key: str) -> dict[str, Any]:
     """The SDK's write request on asyncio (headers, body, timeout), for the raw contenders."""
     import socialwrite
-    from socialwrite._transport._aiohttp import AiohttpTransport
-    from socialwrite.transports import Request, Response
+    from socialwrite.transports import AiohttpTransport, Request, Response
 
     class Recorder(AiohttpTransport):
         request: Request | None = None
@@ -455,17 +592,63 @@ def calibrate(worker: Worker, concurrency: int, args: argparse.Namespace) -> int
     return max(min_writes, 2 * concurrency, min(writes, max_writes))
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Measure every installed contender at every concurrency; return the figures."""
+def paired_ratios(
+    series: dict[tuple[str, int], Series],
+    pairs: Iterable[tuple[str, str]],
+    concurrencies: list[int],
+) -> list[dict[str, Any]]:
+    """The median of the per-round CPU ratios of each (contender, baseline) pair measured."""
+    ratios = []
+    for name, baseline in pairs:
+        for concurrency in concurrencies:
+            top, bottom = series.get((name, concurrency)), series.get((baseline, concurrency))
+            if top is None or bottom is None:
+                continue
+            # Paired round by round: both ran within the same few seconds.
+            per_round = [
+                (a.cpu_seconds / a.writes) / (b.cpu_seconds / b.writes)
+                for a, b in zip(top.runs, bottom.runs, strict=True)
+            ]
+            ratios.append(
+                {
+                    "contender": name,
+                    "baseline": baseline,
+                    "concurrency": concurrency,
+                    "cpu_ratio": statistics.median(per_round),
+                }
+            )
+    return ratios
+
+
+def run(args: argparse.Namespace, baseline: tuple[Path, str] | None = None) -> dict[str, Any]:
+    """Measure every installed contender at every concurrency; return the figures.
+
+    With ``baseline`` (a worktree and its commit), each socialwrite contender
+    also runs with the package of that worktree, as a twin of its own.
+    """
     wanted = [BY_NAME[name] for name in args.contenders]
     present = [c for c in wanted if installed(c)]
     skipped = [c.name for c in wanted if c not in present]
+    if baseline is not None:
+        # Each socialwrite contender followed by its baseline twin.
+        present = [
+            one for c in present for one in ([c, c.baseline_twin(args.baseline)] if c.sdk else [c])
+        ]
     series = {(c.name, n): Series(c, n) for c in present for n in args.concurrency}
+    sample_differences: list[str] = []
     with serve_in_subprocess("canned") as (base_url, api_key), tempfile.TemporaryDirectory() as tmp:
-        sample_path = str(Path(tmp) / "sample.json")
-        Path(sample_path).write_text(json.dumps(record_sample(base_url, api_key)))
-        workers = {c.name: Worker(c.name, base_url, api_key, sample_path) for c in present}
+        sample_path = Path(tmp) / "sample.json"
+        sample = sample_in_subprocess(ROOT, base_url, api_key, sample_path)
+        if baseline is not None:
+            out = Path(tmp) / "sample-baseline.json"
+            sample_differences = compare_samples(
+                sample, sample_in_subprocess(baseline[0], base_url, api_key, out)
+            )
+        workers: dict[str, Worker] = {}
         try:
+            for c in present:
+                tree = baseline[0] if c.baseline and baseline is not None else ROOT
+                workers[c.name] = Worker(c, tree, base_url, api_key, str(sample_path))
             for (name, concurrency), one in series.items():
                 one.writes = calibrate(workers[name], concurrency, args)
             for round_number in range(args.rounds):
@@ -491,31 +674,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         for one in series.values()
     ]
-    ratios = []
-    for name, baseline in RATIOS:
-        for concurrency in args.concurrency:
-            top, bottom = series.get((name, concurrency)), series.get((baseline, concurrency))
-            if top is None or bottom is None:
-                continue
-            # Paired round by round: both ran within the same few seconds.
-            per_round = [
-                (a.cpu_seconds / a.writes) / (b.cpu_seconds / b.writes)
-                for a, b in zip(top.runs, bottom.runs, strict=True)
-            ]
-            ratios.append(
-                {
-                    "contender": name,
-                    "baseline": baseline,
-                    "concurrency": concurrency,
-                    "cpu_ratio": statistics.median(per_round),
-                }
-            )
+    # The current tree against the baseline's first, then the usual ratios.
+    twins = [(c.write, c.name) for c in present if c.baseline]
+    ratios = paired_ratios(series, (*twins, *RATIOS), args.concurrency)
     return {
         "machine": machine_info(),
         "rounds": args.rounds,
         "skipped": skipped,
         "rows": rows,
         "ratios": ratios,
+        "socialwrite_files": {
+            name: worker.socialwrite_file
+            for name, worker in workers.items()
+            if worker.socialwrite_file != "-"
+        },
+        "baseline": None
+        if baseline is None
+        else {
+            "rev": args.baseline,
+            "commit": baseline[1],
+            "sample_differences": sample_differences,
+        },
     }
 
 
@@ -551,6 +730,18 @@ def print_report(figures: dict[str, Any]) -> None:
         print(f"| {labels[name]} / {labels[baseline]} | {cells} |")
     if figures["skipped"]:
         print(f"\nSkipped (not installed): {', '.join(figures['skipped'])}")
+    baseline = figures["baseline"]
+    if baseline is not None:
+        print(f"\nBaseline {baseline['rev']}: commit {baseline['commit']}.")
+        print("socialwrite imported from:")
+        for name, path in figures["socialwrite_files"].items():
+            print(f"- {name}: {path}")
+        if baseline["sample_differences"]:
+            print("The baseline's write request differs (the raw floors replay the current one):")
+            for line in baseline["sample_differences"]:
+                print(f"- {line}")
+        else:
+            print("The baseline's write request is the same as the current one.")
 
 
 def profile(args: argparse.Namespace) -> None:
@@ -608,15 +799,33 @@ def main() -> None:
     parser.add_argument("--profile", choices=[c.name for c in CONTENDERS if c.runtime != "threads"])
     parser.add_argument("--sort", choices=["tottime", "cumulative"], default="tottime")
     parser.add_argument("--profile-lines", type=int, default=40)
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also measure the socialwrite contenders with the package as of this git revision",
+    )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--record-sample", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker_main(*args.worker)
         return
+    if args.record_sample:
+        base_url, api_key, out = args.record_sample
+        Path(out).write_text(json.dumps(record_sample(base_url, api_key)))
+        import socialwrite
+
+        print(Path(socialwrite.__file__).resolve())
+        return
     if args.profile:
+        if args.baseline:
+            parser.error("--profile measures one contender; it takes no --baseline")
         profile(args)
         return
-    figures = run(args)
+    # Terminated, the run cleans up as on Ctrl-C: workers closed, worktree removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    with baseline_worktree(args.baseline) as baseline:
+        figures = run(args, baseline)
     if args.json:
         print(json.dumps(figures))
     else:
