@@ -505,6 +505,7 @@ class _Uploader:
             headers=requester.headers(url, extra),
             body=body,
             timeout=self._timeout,
+            auth=requester.auth(url),
         )
         with requester.within_total(self._timeout.total, method, _safe(url)):
             response = await requester.transport().send(request)
@@ -548,7 +549,12 @@ class _Uploader:
                 },
             )
             request = Request(
-                method="PUT", url=upload_url, headers=headers, body=body, timeout=self._put_timeout
+                method="PUT",
+                url=upload_url,
+                headers=headers,
+                body=body,
+                timeout=self._put_timeout,
+                auth=requester.auth(upload_url),
             )
             try:
                 response = await requester.transport().send(request)

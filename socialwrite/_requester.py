@@ -4,8 +4,11 @@ It owns what every request has in common, so that nothing above it does:
 
 * the transport, made on first use for the running event loop (aiohttp under
   asyncio, httpx2 under trio) and closed with the client;
-* headers and authentication: the ``Authorization`` header is added for the
-  API's own origin only, never for another (a storage host's ``upload_url``);
+* headers and authentication: the key is a ``Secret`` (its ``repr`` hides
+  it), handed to the transport as ``Request.auth`` for the API's own origin
+  only, never for another (a storage host's ``upload_url``); the transport
+  adds the ``Authorization`` header inside its own send, so no header mapping
+  above it, and no frame's locals, ever holds the key;
 * redaction: bytes and text that came from the server pass through
   ``redact`` / ``redact_text`` before they reach an error or a log line, so an
   echoed API key goes no further;
@@ -41,6 +44,7 @@ from ._errors import APIConnectionError, APIStatusError, APITimeoutError, format
 from ._logging import logger, redact_url
 from ._protocol import HEADER_REQUEST_ID, HEADER_RETRY_AFTER
 from ._retry import RetryDecision, RetryPolicy, parse_retry_after
+from ._secret import Secret
 from ._transport import (
     NetworkOptions,
     Response,
@@ -54,7 +58,7 @@ from ._transport import (
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["MAX_ERROR_BODY", "Deadline", "Requester", "sdk_version"]
+__all__ = ["MAX_ERROR_BODY", "MIN_REDACTED_KEY", "Deadline", "Requester", "sdk_version"]
 
 T = TypeVar("T")
 
@@ -62,6 +66,13 @@ MAX_ERROR_BODY = 1024 * 1024
 """The most bytes of an error answer read; the rest of a larger one is left unread."""
 
 _REDACTED = "[redacted]"
+
+MIN_REDACTED_KEY = 12
+"""The shortest key looked for (and removed) in what the server sends back.
+
+A shorter one (the sandbox's ``sandbox``) is no secret, and would match
+ordinary words: a URL on ``sandbox.bsky.social`` must stay as it is.
+"""
 
 _sdk_version: str | None = None
 
@@ -120,14 +131,13 @@ class Requester:
     """
 
     __slots__ = (
-        "_api_headers",
         "_api_key",
         "_api_origin",
         "_backend",
         "_base_prefix",
         "_closed",
+        "_headers",
         "_network",
-        "_other_headers",
         "_owns_transport",
         "_session",
         "_thread_local_name",
@@ -144,7 +154,7 @@ class Requester:
         transport: Transport | None = None,
         network: NetworkOptions | None = None,
     ) -> None:
-        self._api_key = api_key
+        self._api_key = Secret(api_key)
         self._network = network
         self.base_url = base_url
         self._api_origin = origin_of(base_url)
@@ -156,10 +166,9 @@ class Requester:
         # What sniffio's thread-local says under that backend (asyncio: nothing).
         self._thread_local_name: str | None = ""
         self._closed = False
-        # The headers every request carries, built once the transport is known:
-        # with the key for the API's origin, without it for any other.
-        self._api_headers: dict[str, str] = {}
-        self._other_headers: dict[str, str] = {}
+        # The headers every request carries, built once the transport is known
+        # (never the key: see ``auth``).
+        self._headers: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Requester(base_url={self.base_url!r}, api_key=<hidden>)"
@@ -221,34 +230,38 @@ class Requester:
         return f"{self.base_url}{path}"
 
     def headers(self, url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Headers for a request to ``url``: the key only ever goes to the API's origin."""
-        if not self._api_headers:
+        """Headers for a request to ``url``, never the key (see ``auth``)."""
+        fixed = self._headers
+        if not fixed:
             user_agent = (
                 f"socialwrite-python/{sdk_version()} Python/{_platform.python_version()} "
                 f"{self.transport().user_agent}"
             )
-            self._other_headers = {"User-Agent": user_agent}
-            self._api_headers = {
-                "User-Agent": user_agent,
-                "Authorization": f"Bearer {self._api_key}",
-            }
+            fixed = self._headers = {"User-Agent": user_agent}
+        return {**fixed, **extra} if extra else dict(fixed)
+
+    def auth(self, url: str) -> Secret | None:
+        """The key for a request to ``url`` (``Request.auth``): only for the API's origin."""
         # A URL under the base URL (with its slash) is on the API's origin by
         # construction; anything else is compared origin to origin.
         if url.startswith(self._base_prefix) or origin_of(url) == self._api_origin:
-            fixed = self._api_headers
-        else:
-            fixed = self._other_headers
-        return {**fixed, **extra} if extra else dict(fixed)
+            return self._api_key
+        return None
 
     def redact(self, data: bytes) -> bytes:
         """Remove the API key from bytes the server sent back (an echo must not leak it)."""
-        key = self._api_key.encode()
+        key = self._api_key.encoded()
+        if len(key) < MIN_REDACTED_KEY:
+            return data
         # find, not in: ``in`` first tries the key as an integer (see _sse.py).
         return data.replace(key, _REDACTED.encode()) if data.find(key) >= 0 else data
 
     def redact_text(self, text: str) -> str:
         """Remove the API key from text (a message built from what the server sent)."""
-        return text.replace(self._api_key, _REDACTED) if self._api_key in text else text
+        key = self._api_key.reveal()
+        if len(key) < MIN_REDACTED_KEY:
+            return text
+        return text.replace(key, _REDACTED) if key in text else text
 
     # -- answers -------------------------------------------------------------------------------
 
@@ -289,7 +302,7 @@ class Requester:
 
     def _without_partial_key(self, data: bytes) -> bytes:
         """Drop the end of a cut body when it is the start of the API key."""
-        key = self._api_key.encode()
+        key = self._api_key.encoded()
         for size in range(min(len(key) - 1, len(data)), 0, -1):
             if data.endswith(key[:size]):
                 return data[:-size]

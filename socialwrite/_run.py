@@ -388,7 +388,7 @@ class WriteRun:
         timeout = self.request_timeout
         if deadline is not None:
             timeout = _within(timeout, deadline, url)
-        request = new_request("POST", url, headers, body, timeout)
+        request = new_request("POST", url, headers, body, timeout, auth=requester.auth(url))
         response = await requester.transport().send(request)
         try:
             # The common answer, a stream, is read without a detour.
@@ -551,13 +551,16 @@ class WriteRun:
         name = event.event
         if name not in EVENT_NAMES:
             return None  # a newer server's event: ignore it, as the protocol says
+        # A whole event, never a chunk: a key the server echoes is found even
+        # when it arrived split across two chunks.
+        text = self.requester.redact_text(event.data)
         if name in _PROGRESS_EVENTS:
-            await self._handle_progress(name, event.data, emit, progress)
+            await self._handle_progress(name, text, emit, progress)
             return None
         try:
-            data = loads(event.data)
+            data = loads(text)
         except ValueError as exc:
-            self._undecodable(f"{name!r} event", exc, event.data, 200, request_id)
+            self._undecodable(f"{name!r} event", exc, text, 200, request_id)
         if name == EVENT_DONE:
             try:
                 final = structure_write_result(
@@ -603,7 +606,7 @@ class WriteRun:
                 "(the 'done' event decides): %.200s",
                 name,
                 list(platforms),
-                self.requester.redact_text(text),
+                text,
             )
 
     @staticmethod

@@ -28,7 +28,10 @@ The names:
 - ``MockTransport`` and ``MockResponse``: answer requests with a function, no
   sockets; for tests of code that uses the client.
 - ``Transport``, ``Request``, ``Response``, ``ByteChunks``, ``Timeout``: the
-  interface, to write a transport of your own.
+  interface, to write a transport of your own. A request's ``headers`` never
+  hold the API key: it comes as ``request.auth`` (a ``Secret`` whose ``repr``
+  hides it), and a transport sends ``with_auth(request)`` as the headers,
+  inside the call that sends them, so that no variable of its own holds the key.
 
 Importing this module imports neither aiohttp nor httpx2: each is imported when
 the transport that needs it is first looked up.
@@ -39,7 +42,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._transport._base import ByteChunks, Request, Response, Timeout, Transport
+from ._transport._base import ByteChunks, Request, Response, Timeout, Transport, with_auth
 from ._transport._mock import MockResponse, MockTransport
 
 if TYPE_CHECKING:
@@ -56,6 +59,7 @@ __all__ = [
     "Response",
     "Timeout",
     "Transport",
+    "with_auth",
 ]
 
 # Transports whose library is imported only when the name is first looked up,

@@ -431,7 +431,9 @@ async def test_the_key_goes_only_to_the_api_origin(url: str, authorized: bool) -
     transport = MockTransport(lambda request: json_answer(SEED_ANSWER))
     async with make_client(transport) as client:
         headers = client._requester.headers(url)
-    assert ("Authorization" in headers) is authorized
+        auth = client._requester.auth(url)
+    assert "Authorization" not in headers
+    assert (auth is not None) is authorized
 
 
 async def test_a_failed_write_names_its_idempotency_key() -> None:

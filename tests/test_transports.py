@@ -25,6 +25,7 @@ from anyio.abc import SocketAttribute, SocketStream
 import socialwrite
 import socialwrite.transports
 from socialwrite import APIConnectionError, APIResponseValidationError, APITimeoutError
+from socialwrite._secret import Secret
 from socialwrite._transport import default_transport
 from socialwrite._transport._base import new_request
 from socialwrite.transports import (
@@ -610,8 +611,10 @@ def test_the_quick_request_builder_makes_what_the_constructor_makes() -> None:
         "headers": {"Idempotency-Key": "sw-1"},
         "body": b"{}",
         "timeout": Timeout(connect=1.0, read=2.0),
+        "auth": Secret("sk-1"),
     }
-    built = new_request(*fields.values())
+    *positional, auth = fields.values()
+    built = new_request(*positional, auth=auth)
     assert built == Request(**fields)
     assert vars(built) == fields
     assert list(fields) == [f.name for f in attrs.fields(Request)]

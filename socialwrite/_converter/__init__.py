@@ -26,6 +26,7 @@ from ._error_bodies import (
     TEXT_SCAN,
     clean_text,
     error_from_body,
+    printable,
     reason_phrase,
     redirect_error,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "match_results",
     "missing_result",
     "parse_datetime",
+    "printable",
     "reason_phrase",
     "redact_json",
     "redirect_error",

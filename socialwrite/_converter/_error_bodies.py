@@ -65,6 +65,23 @@ def clean_text(text: str, limit: int, redact: Callable[[str], str] | None = None
     return text
 
 
+PRINTABLE_LIMIT = 4000
+"""The most characters of a value ``printable`` keeps."""
+
+
+def printable(text: str) -> str:
+    r"""Text from a server or a file, safe for a terminal: one line, no escape sequence.
+
+    The text stays; escape sequences (which could retitle or recolour the
+    terminal) and control characters go.
+
+    Example:
+        >>> printable("\x1b]0;TITLE\x07\x1b[31mrate limited\x1b[0m")
+        'rate limited'
+    """
+    return clean_text(text, PRINTABLE_LIMIT)
+
+
 def reason_phrase(status: int) -> str:
     """The status's reason phrase (``Bad Gateway``), or ``HTTP 599`` for an unknown one."""
     try:

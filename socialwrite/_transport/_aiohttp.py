@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from .._errors import APIConnectionError, APITimeoutError
-from ._base import Request, Response, Timeout, read_limited
+from .._errors import APIConnectionError, APIError, APITimeoutError
+from ._base import Request, Response, Timeout, read_limited, sanitized, with_auth
 from ._network import NetworkOptions, find_tls_error, tls_error
 
 __all__ = ["AiohttpTransport"]
@@ -49,23 +49,28 @@ class _Chunks:
     async def __anext__(self) -> bytes:
         if self._done:
             raise StopAsyncIteration
+        error: APIError
         try:
             chunk = await self._content.readany()
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            self._done = True
             msg = f"timed out reading the answer to {self._method} {self._url}"
-            raise APITimeoutError(msg, method=self._method, url=self._url) from exc
+            error = APITimeoutError(msg, method=self._method, url=self._url)
+            cause = sanitized(exc)
         except aiohttp.ClientError as exc:
-            self._done = True
             msg = (
                 f"the connection broke while reading the answer to "
                 f"{self._method} {self._url}: {exc}"
             )
-            raise APIConnectionError(msg, method=self._method, url=self._url) from exc
-        if not chunk:
+            error = APIConnectionError(msg, method=self._method, url=self._url)
+            cause = sanitized(exc)
+        else:
+            if chunk:
+                return chunk
             self._done = True
             raise StopAsyncIteration
-        return chunk
+        # Raised here, outside ``except``: no chained library exception (see _base).
+        self._done = True
+        raise error from cause
 
     async def aclose(self) -> None:
         """Stop iterating (the response's own close releases the connection)."""
@@ -170,12 +175,14 @@ class AiohttpTransport:
             client_timeout = _client_timeout(request.timeout)
             self._last_timeout = (request.timeout, client_timeout)
         proxy = self._network.proxy_for(url) if self._proxied and self._network else None
+        error: APIError
         try:
             response = await session.request(
                 method,
                 url,
-                # aiohttp copies the headers into its own multidict.
-                headers=request.headers,
+                # The key joins the headers here, in no local of this frame;
+                # aiohttp copies them into its own multidict.
+                headers=with_auth(request),
                 data=request.body,
                 timeout=client_timeout,
                 # A redirect could carry the Authorization header elsewhere.
@@ -184,14 +191,21 @@ class AiohttpTransport:
             )
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
             msg = f"timed out sending {method} {url}"
-            raise APITimeoutError(msg, method=method, url=url) from exc
+            error = APITimeoutError(msg, method=method, url=url)
+            cause = sanitized(exc)
         except (aiohttp.ClientError, OSError) as exc:
             failure = find_tls_error(exc)
             if failure is not None:
-                raise tls_error(failure, method, url) from exc
-            msg = f"could not send {method} {url}: {exc}"
-            raise APIConnectionError(msg, method=method, url=url) from exc
-        return AiohttpResponse(response, method, url)
+                error = tls_error(failure, method, url)
+            else:
+                msg = f"could not send {method} {url}: {exc}"
+                error = APIConnectionError(msg, method=method, url=url)
+            cause = sanitized(exc)
+        else:
+            return AiohttpResponse(response, method, url)
+        # Raised here, outside ``except``: aiohttp's exception, whose frames hold
+        # the request's headers, is not chained (see _base).
+        raise error from cause
 
     async def aclose(self) -> None:
         """Close the session the transport made (a session it was given stays open)."""

@@ -2,8 +2,11 @@
 
 Everything above this layer is backend-neutral (anyio); everything below it is
 one HTTP library. A transport turns its library's exceptions into
-``APIConnectionError`` / ``APITimeoutError`` (``raise ... from``) and never lets
-one of its own types reach the caller.
+``APIConnectionError`` / ``APITimeoutError`` and never lets one of its own
+types reach the caller, nor chains one: the library's exception (whose
+traceback holds the request and its ``Authorization`` header) is replaced by a
+``sanitized`` copy, and the error is raised outside the ``except`` block, so
+its ``__context__`` is empty.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import attrs
 
 from .._errors import APIResponseValidationError
 from .._instances import from_fields
+from .._secret import Secret
 
 __all__ = [
     "Body",
@@ -25,10 +29,13 @@ __all__ = [
     "Response",
     "Timeout",
     "Transport",
+    "TransportFailure",
     "new_request",
     "origin_of",
     "read_limited",
     "read_prefix",
+    "sanitized",
+    "with_auth",
 ]
 
 Body = bytes | AsyncIterable[bytes] | None
@@ -98,9 +105,12 @@ class Request:
     Attributes:
         method: ``GET``, ``POST``, ``PUT``, ``HEAD``, ...
         url: the absolute URL.
-        headers: header names and values (sent as given).
+        headers: header names and values (sent as given); never ``Authorization``.
         body: bytes, an async iterable of chunks, or ``None``.
         timeout: the request's time limits.
+        auth: the API key, for the API's own origin only: the transport adds
+            the ``Authorization`` header from it inside its send (see
+            ``with_auth``), so no mapping above the transport holds the key.
     """
 
     method: str
@@ -108,10 +118,44 @@ class Request:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     body: Body = None
     timeout: Timeout = attrs.field(factory=Timeout)
+    auth: Secret | None = None
+
+
+def with_auth(request: Request) -> Mapping[str, str]:
+    """The headers to send: ``request.headers`` and, with ``auth``, ``Authorization``.
+
+    Call it in the argument list of the library's send, so that no local of a
+    frame (shown by a traceback's locals) holds the result.
+    """
+    auth = request.auth
+    if auth is None:
+        return request.headers
+    return {**request.headers, "Authorization": auth.authorization()}
+
+
+class TransportFailure(Exception):  # noqa: N818 - named for what it stands for
+    """The ``__cause__`` of a transport's error: the library's exception, as text only.
+
+    The library's own exception is not chained: its traceback's frames (and the
+    exceptions it chains) hold the request, its headers and so the API key.
+    This one holds its type and message, and no traceback.
+    """
+
+
+def sanitized(exc: BaseException) -> TransportFailure:
+    """A ``TransportFailure`` naming ``exc``'s type and message, with no traceback or chain."""
+    kind = type(exc)
+    return TransportFailure(f"{kind.__module__}.{kind.__qualname__}: {exc}")
 
 
 def new_request(
-    method: str, url: str, headers: Mapping[str, str], body: Body, timeout: Timeout
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: Body,
+    timeout: Timeout,
+    *,
+    auth: Secret | None = None,
 ) -> Request:
     """``Request(...)`` with every field given, made in one step (see ``_instances``).
 
@@ -119,7 +163,14 @@ def new_request(
     """
     return from_fields(
         Request,
-        {"method": method, "url": url, "headers": headers, "body": body, "timeout": timeout},
+        {
+            "method": method,
+            "url": url,
+            "headers": headers,
+            "body": body,
+            "timeout": timeout,
+            "auth": auth,
+        },
     )
 
 

@@ -39,7 +39,7 @@ from collections.abc import AsyncGenerator, Mapping
 import httpx2
 
 from .._errors import APIConnectionError, APIError, APIResponseValidationError, APITimeoutError
-from ._base import Request, Response, Timeout, read_limited
+from ._base import Request, Response, Timeout, read_limited, sanitized, with_auth
 from ._network import NetworkOptions, find_tls_error, tls_error
 
 __all__ = ["Httpx2Response", "Httpx2Transport"]
@@ -73,7 +73,24 @@ def _translate(
     reading: bool,
     status_code: int | None = None,
 ) -> APIError:
-    """Our error for one of httpx2's, raised by the caller ``from exc``."""
+    """Our error for one of httpx2's, raised by the caller outside its ``except``.
+
+    Its ``__cause__`` is a ``sanitized`` copy of ``exc``: httpx2's exception and
+    its traceback hold the request, and so the ``Authorization`` header.
+    """
+    error = _error_for(exc, method, url, reading=reading, status_code=status_code)
+    error.__cause__ = sanitized(exc)
+    return error
+
+
+def _error_for(
+    exc: httpx2.HTTPError | httpx2.InvalidURL,
+    method: str,
+    url: str,
+    *,
+    reading: bool,
+    status_code: int | None,
+) -> APIError:
     failure = None if reading else find_tls_error(exc)
     if failure is not None:
         return tls_error(failure, method, url)
@@ -110,6 +127,20 @@ def _translate(
     else:
         msg = f"could not send {method} {url}: {exc}"
     return APIConnectionError(msg, method=method, url=url)
+
+
+async def _send(client: httpx2.AsyncClient, request: Request) -> httpx2.Response:
+    """Send ``request`` with httpx2: the key joins its headers here, and only here."""
+    built = client.build_request(
+        request.method,
+        request.url,
+        headers=with_auth(request),
+        content=request.body,
+        timeout=_library_timeout(request.timeout),
+    )
+    # Nothing a shared client remembers may travel to another origin.
+    built.headers.pop("cookie", None)
+    return await client.send(built, stream=True, follow_redirects=False)
 
 
 class _ProxyRouter(httpx2.AsyncBaseTransport):
@@ -207,9 +238,12 @@ class Httpx2Response:
                 if chunk:
                     yield chunk
         except httpx2.HTTPError as exc:
-            raise _translate(
+            error = _translate(
                 exc, self._method, self._url, reading=True, status_code=self.status_code
-            ) from exc
+            )
+        else:
+            return
+        raise error
 
     async def aread(self, limit: int) -> bytes:
         """Read the whole body, refusing more than ``limit`` bytes."""
@@ -300,22 +334,14 @@ class Httpx2Transport:
         client = self._get_client()
         method, url = request.method, request.url
         try:
-            built = client.build_request(
-                method,
-                url,
-                headers=request.headers,
-                content=request.body,
-                timeout=_library_timeout(request.timeout),
-            )
-        except httpx2.InvalidURL as exc:
-            raise _translate(exc, method, url, reading=False) from exc
-        # Nothing a shared client remembers may travel to another origin.
-        built.headers.pop("cookie", None)
-        try:
-            response = await client.send(built, stream=True, follow_redirects=False)
-        except httpx2.HTTPError as exc:
-            raise _translate(exc, method, url, reading=False) from exc
-        return Httpx2Response(response, method, url)
+            response = await _send(client, request)
+        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
+            error = _translate(exc, method, url, reading=False)
+        else:
+            return Httpx2Response(response, method, url)
+        # Raised here, outside ``except``: httpx2's exception, whose frames hold
+        # the request's headers, is not chained.
+        raise error
 
     async def aclose(self) -> None:
         """Close the client the transport made (a client it was given stays open)."""

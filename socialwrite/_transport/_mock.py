@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mappi
 
 import attrs
 
-from ._base import Request, Response, read_limited
+from ._base import Request, Response, new_request, read_limited, with_auth
 
 __all__ = ["MockResponse", "MockTransport"]
 
@@ -82,7 +82,15 @@ class MockTransport:
         return "mock/1"
 
     async def send(self, request: Request) -> Response:
-        """Record ``request`` and return the handler's answer."""
+        """Record ``request`` and return the handler's answer.
+
+        Like a server, the handler (and ``requests``) sees the ``Authorization``
+        header, added from ``request.auth`` as the other transports do.
+        """
+        if request.auth is not None:
+            request = new_request(
+                request.method, request.url, with_auth(request), request.body, request.timeout
+            )
         self.requests.append(request)
         answer = self._handler(request)
         if inspect.isawaitable(answer):

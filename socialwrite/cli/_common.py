@@ -7,6 +7,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from .._converter import printable
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
@@ -30,8 +32,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int) -> NoReturn:
-    """Print ``error: message`` on stderr as one line and exit with ``code``."""
-    click.echo(f"error: {' '.join(message.split())}", err=True)
+    """Print ``error: message`` on stderr as one line (no escape sequence) and exit."""
+    click.echo(f"error: {printable(message)}", err=True)
     raise click.exceptions.Exit(code)
 
 

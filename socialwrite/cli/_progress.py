@@ -37,6 +37,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from .._converter import printable
 from .._models import PlatformResult, WriteResult
 from ..events import (
     Event,
@@ -55,9 +56,12 @@ _REFRESH_PER_SECOND = 12.5
 
 
 def describe_failure(result: PlatformResult) -> str:
-    """Return a failed platform's error with its code, e.g. ``"Needs media (media_required)"``."""
-    error = result.error or "failed"
-    return f"{error} ({result.error_code})" if result.error_code else error
+    """Return a failed platform's error with its code, e.g. ``"Needs media (media_required)"``.
+
+    Printable: what the server wrote loses its escape sequences.
+    """
+    error = printable(result.error or "") or "failed"
+    return f"{error} ({printable(result.error_code)})" if result.error_code else error
 
 
 def format_credits(credits_used: Decimal) -> str:
@@ -104,10 +108,10 @@ class PlainReport:
         """Print a platform's result, or the credits when the write is done."""
         if isinstance(event, PlatformResult):
             if event.success:
-                outcome = event.url or "published"
+                outcome = printable(event.url or "") or "published"
             else:
                 outcome = f"failed: {describe_failure(event)}"
-            self._write(f"{event.platform:<{self._width}}  {outcome}")
+            self._write(f"{printable(event.platform):<{self._width}}  {outcome}")
         elif isinstance(event, WriteCompleted):
             self._write(format_credits(event.result.credits_used))
 
@@ -232,7 +236,7 @@ class LiveReport:
         """Return the bar of ``source``, adding it on the file's first event."""
         bar = self._bars.get(source)
         if bar is None:
-            name = os.path.basename(os.fspath(source))
+            name = printable(os.path.basename(os.fspath(source)))
             bar = _UploadBar(self._uploads.add_task(name, total=total), name, total)
             self._bars[source] = bar
         return bar
@@ -252,12 +256,13 @@ class LiveReport:
         name = Text(f"{row.platform:<{self._width}}", style="bold")
         result = row.result
         if result is not None and result.success:
-            return Text("✓", style="green"), name, Text(result.url or "published", style="green")
+            url = printable(result.url or "") or "published"
+            return Text("✓", style="green"), name, Text(url, style="green")
         if result is not None:
             return Text("✗", style="red"), name, Text(describe_failure(result), style="red")
         if row.unfinished:
             return Text("·", style="yellow"), name, Text("no result", style="yellow")
-        state = row.state
+        state = printable(row.state)
         if row.progress is not None:
             state = f"{state} {row.progress:.0%}"
         return row.spinner, name, Text(state, style="dim")
