@@ -554,9 +554,13 @@ def record_sample(base_url: str, api_key: str) -> dict[str, Any]:
 
     request = asyncio.run(record())
     assert isinstance(request.body, bytes)
+    # Since the key became Request.auth, the transport adds Authorization itself;
+    # an older tree still has it in the headers (and no with_auth).
+    with_auth = getattr(socialwrite.transports, "with_auth", None)
+    headers = request.headers if with_auth is None else with_auth(request)
     return {
         "url": request.url,
-        "headers": dict(request.headers),
+        "headers": dict(headers),
         "body": request.body.hex(),
         "read_timeout": request.timeout.read,
     }
