@@ -101,3 +101,33 @@ def test_piped_output_has_no_escape_sequence(status: int) -> None:
         assert "failed: refused (nope)" in outcome.stdout
     else:
         assert "bad key" in outcome.stderr
+
+
+def test_the_sandbox_fault_feeds_escapes_that_the_cli_drops() -> None:
+    """``Faults(escape_sequences=True)``: the sandbox sends escapes; ``post`` prints none."""
+    from socialwrite.sandbox import Faults, Sandbox, SandboxConfig
+
+    config = SandboxConfig(faults=Faults(escape_sequences=True), not_connected={"bluesky"})
+    with Sandbox(config).run_in_thread() as sandbox:
+        outcome = run(
+            "post",
+            "--base-url",
+            sandbox.base_url,
+            "--api-key",
+            sandbox.api_key,
+            "--text",
+            "hi",
+            "-p",
+            "x",
+            "-p",
+            "bluesky",
+        )
+        published = sandbox.published()
+    printed = outcome.stdout + outcome.stderr
+    assert "\x1b" not in printed
+    assert "\x07" not in printed
+    assert "TITLE" not in printed
+    # The text itself is kept: x's URL, and bluesky's failure and its code.
+    assert [post.platform for post in published] == ["x"]
+    assert published[0].url in outcome.stdout
+    assert "platform_not_connected" in outcome.stdout

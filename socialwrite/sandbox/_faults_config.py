@@ -187,6 +187,10 @@ class Faults:
         html_errors: answer the ``5xx`` of ``server_error`` faults (counted or
             random) with the HTML page a proxy in front of the service sends
             (nginx's ``502 Bad Gateway``, say), not with a JSON error body.
+        escape_sequences: put terminal escape sequences and control characters
+            (a title change, a colour, a bell) into what the sandbox writes back:
+            each failed platform's ``error`` and each result's ``url``, so that
+            what prints them can be checked safe. Read when the sandbox starts.
         slow_writes: delay the answer's headers of the next N writes (the write
             itself runs at once).
         answer_delay: the seconds a slow answer waits before its headers.
@@ -229,6 +233,7 @@ class Faults:
     retry_after: float = _seconds(0.0)
     retry_after_date: bool = False
     html_errors: bool = False
+    escape_sequences: bool = False
     slow_writes: int = _count()
     answer_delay: float = _seconds(1.0)
     drop_after_publish: int = _count()
@@ -456,6 +461,12 @@ FAULT_OPTIONS: tuple[FaultOption, ...] = (
         flag_settings={"html_errors": True},
         help="answer the 5xx of --fail-writes and of random server errors with a proxy's "
         "HTML error page instead of a JSON error body",
+    ),
+    FaultOption(
+        name="--escape-sequences",
+        flag_settings={"escape_sequences": True},
+        help="put terminal escape sequences into failed platforms' errors and results' URLs, "
+        "to check that what prints them is safe",
     ),
     FaultOption(
         name="--slow-writes",

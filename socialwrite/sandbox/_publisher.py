@@ -296,6 +296,20 @@ def _vendor_shaped(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+ESCAPE_SEQUENCES = "\x1b]0;TITLE\x07\x1b[31m"
+"""What ``Faults(escape_sequences=True)`` puts into results: a title change, red, and a bell."""
+
+
+def with_escape_sequences(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with escape sequences in its ``error`` and ``url`` (where they are set)."""
+    hostile = dict(result)
+    if hostile.get("error"):
+        hostile["error"] = f"{ESCAPE_SEQUENCES}{hostile['error']}\x1b[0m"
+    if hostile.get("url"):
+        hostile["url"] = f"{hostile['url']}{ESCAPE_SEQUENCES}"
+    return hostile
+
+
 def _failure(platform: str, code: str, message: str) -> dict[str, Any]:
     return {
         "platform": platform,
@@ -362,8 +376,12 @@ async def run_write(job: WriteJob) -> None:
             run.emit(EVENT_STATUS, _status(index, platform, _QUEUED))
         results: list[dict[str, Any]] = [{} for _ in job.request.platforms]
 
+        hostile = job.config.faults.escape_sequences
+
         async def publish(index: int, platform: str) -> None:
             result = await _publish_one(job, index, platform)
+            if hostile:
+                result = with_escape_sequences(result)
             results[index] = result
             run.emit(EVENT_RESULT, {"index": index, **result})
 

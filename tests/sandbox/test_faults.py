@@ -472,3 +472,23 @@ def test_the_same_seed_gives_the_same_faults_over_the_wire() -> None:
     first = outcomes(5)
     assert first == outcomes(5)
     assert {"200", "503", "429", "malformed"} <= set(first)
+
+
+def test_escape_sequences_go_into_errors_and_urls() -> None:
+    """``escape_sequences`` puts a title change, a colour and a bell into errors and URLs."""
+    import httpx
+
+    from socialwrite.sandbox import Faults, Sandbox, SandboxConfig
+
+    config = SandboxConfig(faults=Faults(escape_sequences=True), not_connected={"bluesky"})
+    body = {"platforms": ["x", "bluesky"], "content": {"text": "hi"}}
+    with Sandbox(config).run_in_thread() as sandbox:
+        answer = httpx.post(
+            f"{sandbox.base_url}/v1/social/write",
+            json=body,
+            headers={"Authorization": f"Bearer {sandbox.api_key}"},
+        ).json()
+    x, bluesky = answer["results"]
+    assert x["url"].endswith("\x1b]0;TITLE\x07\x1b[31m")
+    assert bluesky["error"].startswith("\x1b]0;TITLE\x07\x1b[31m")
+    assert bluesky["error_code"] == "platform_not_connected"
