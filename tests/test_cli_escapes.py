@@ -131,3 +131,36 @@ def test_the_sandbox_fault_feeds_escapes_that_the_cli_drops() -> None:
     assert [post.platform for post in published] == ["x"]
     assert published[0].url in outcome.stdout
     assert "platform_not_connected" in outcome.stdout
+
+
+@pytest.mark.parametrize("good_key", [True, False])
+def test_post_to_an_escaping_sandbox_through_the_environment(good_key: bool) -> None:
+    """``post`` set up by env against ``--escape-sequences``: output kept, escapes dropped.
+
+    ``post --sandbox`` starts its own sandbox without fault options, so a real
+    one runs in a thread and the command finds it through its environment.
+    """
+    from socialwrite.sandbox import Faults, Sandbox, SandboxConfig
+
+    config = SandboxConfig(faults=Faults(escape_sequences=True), not_connected={"bluesky"})
+    with Sandbox(config).run_in_thread() as sandbox:
+        env = {
+            "SOCIALWRITE_BASE_URL": sandbox.base_url,
+            "SOCIALWRITE_API_KEY": sandbox.api_key if good_key else KEY,
+        }
+        outcome = run("post", "--text", "hi", "-p", "x", "-p", "bluesky", env=env)
+        published = sandbox.published()
+    printed = outcome.stdout + outcome.stderr
+    assert "\x1b" not in printed
+    assert "\x07" not in printed
+    assert "TITLE" not in printed
+    assert KEY not in printed
+    if good_key:
+        assert [post.platform for post in published] == ["x"]
+        assert published[0].url in outcome.stdout
+        assert "platform_not_connected" in outcome.stdout
+    else:
+        assert published == []
+        assert outcome.exit_code != 0
+        # The server's message, less its escapes.
+        assert "the API key is not valid" in outcome.stderr

@@ -69,7 +69,11 @@ def make_app(config: SandboxConfig | None = None) -> web.Application:
     state = SandboxState(config if config is not None else SandboxConfig())
     faults = FaultInjector(state.config.faults)
     compat = state.config.compat
-    app = protocol_app(require_api_key(state.config.api_key), flat_errors=compat)
+    app = protocol_app(
+        require_api_key(state.config.api_key),
+        flat_errors=compat,
+        escape_sequences=state.config.faults.escape_sequences,
+    )
     app[_STATE] = state
     app[_FAULTS] = faults
     app.router.add_post(WRITE_PATH, _post_write)
@@ -115,7 +119,10 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
     fault = faults_of(request.app).draw_write(streamed=streamed, platforms=len(write.platforms))
     # An injected error answer comes before the idempotency store sees the key,
     # so the retry it calls for runs the write for real.
-    refusal = refusal_response(fault, flat=compat) if fault is not None else None
+    hostile = state.config.faults.escape_sequences
+    refusal = (
+        None if fault is None else refusal_response(fault, flat=compat, escape_sequences=hostile)
+    )
     if refusal is not None:
         return refusal
     # Last-Event-ID is always honoured (protocol.md): a write it starts (its key
@@ -137,11 +144,19 @@ async def _post_write(request: web.Request) -> web.StreamResponse:
             ping_interval=state.config.ping_interval,
             fault=fault,
         )
-    return await _json_answer(request, run, replayed=replayed, fault=fault, flat=compat)
+    return await _json_answer(
+        request, run, replayed=replayed, fault=fault, flat=compat, escape_sequences=hostile
+    )
 
 
 async def _json_answer(
-    request: web.Request, run: WriteRun, *, replayed: bool, fault: WriteFault | None, flat: bool
+    request: web.Request,
+    run: WriteRun,
+    *,
+    replayed: bool,
+    fault: WriteFault | None,
+    flat: bool,
+    escape_sequences: bool,
 ) -> web.StreamResponse:
     await run.wait_finished()
     if fault is not None:
@@ -149,10 +164,11 @@ async def _json_answer(
         if faulted is not None:
             return faulted
     if run.failure is not None:
-        return error_response(run.failure, flat=flat)
+        return error_response(run.failure, flat=flat, escape_sequences=escape_sequences)
     if run.answer_text is None:
         message = "the sandbox stopped before this write finished; retry with the same key"
-        return error_response(ProtocolError(503, "service_unavailable", message), flat=flat)
+        error = ProtocolError(503, "service_unavailable", message)
+        return error_response(error, flat=flat, escape_sequences=escape_sequences)
     response = web.Response(text=run.answer_text, content_type="application/json")
     if replayed:
         response.headers[HEADER_IDEMPOTENT_REPLAYED] = "true"

@@ -119,19 +119,23 @@ class WriteFault:
         return ProtocolError(self.status, code, message, headers=headers)
 
 
-def refusal_response(fault: WriteFault, *, flat: bool = False) -> web.Response | None:
+def refusal_response(
+    fault: WriteFault, *, flat: bool = False, escape_sequences: bool = False
+) -> web.Response | None:
     """Return the error answer that replaces the write, or ``None`` if the write runs.
 
     Args:
         fault: the write's fault.
         flat: a JSON error in the flat shape (the vendor-compatible mode).
+        escape_sequences: put terminal escape sequences into the JSON error's
+            ``message``.
     """
     refusal = fault.refusal()
     if refusal is None:
         return None
     if fault.html:
         return proxy_page(refusal.status)
-    return error_response(refusal, flat=flat)
+    return error_response(refusal, flat=flat, escape_sequences=escape_sequences)
 
 
 def _seconds_text(seconds: float) -> str:

@@ -189,8 +189,9 @@ class Faults:
             (nginx's ``502 Bad Gateway``, say), not with a JSON error body.
         escape_sequences: put terminal escape sequences and control characters
             (a title change, a colour, a bell) into what the sandbox writes back:
-            each failed platform's ``error`` and each result's ``url``, so that
-            what prints them can be checked safe. Read when the sandbox starts.
+            each failed platform's ``error``, each result's ``url`` and the
+            ``message`` of every JSON error body, so that what prints them can
+            be checked safe. Read when the sandbox starts.
         slow_writes: delay the answer's headers of the next N writes (the write
             itself runs at once).
         answer_delay: the seconds a slow answer waits before its headers.
@@ -465,8 +466,9 @@ FAULT_OPTIONS: tuple[FaultOption, ...] = (
     FaultOption(
         name="--escape-sequences",
         flag_settings={"escape_sequences": True},
-        help="put terminal escape sequences into failed platforms' errors and results' URLs, "
-        "to check that what prints them is safe",
+        help="put terminal escape sequences and control characters into failed platforms' "
+        "errors, results' URLs and error bodies' messages, to check that what prints them "
+        "is safe",
     ),
     FaultOption(
         name="--slow-writes",

@@ -55,7 +55,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="socialwrite sandbox"'}
 
 
-def protocol_app(*middlewares: Middleware, flat_errors: bool = False) -> web.Application:
+def protocol_app(
+    *middlewares: Middleware, flat_errors: bool = False, escape_sequences: bool = False
+) -> web.Application:
     """Return an aiohttp application that answers the protocol's way.
 
     Its answers carry an ``X-Request-Id`` and its failures are the protocol's
@@ -66,20 +68,29 @@ def protocol_app(*middlewares: Middleware, flat_errors: bool = False) -> web.App
             layer, outermost first.
         flat_errors: answer errors as ``{"error": "<code>", "message": "..."}``,
             the flat shape of many real services, instead of the protocol's.
+        escape_sequences: put terminal escape sequences into every error
+            body's ``message`` (``Faults.escape_sequences``).
     """
-    app = web.Application(middlewares=[_error_layer(flat=flat_errors), *middlewares])
+    errors = _error_layer(flat=flat_errors, escape_sequences=escape_sequences)
+    app = web.Application(middlewares=[errors, *middlewares])
     app.on_response_prepare.append(_add_request_id)
     return app
 
 
-def error_response(error: ProtocolError, *, flat: bool = False) -> web.Response:
+def error_response(
+    error: ProtocolError, *, flat: bool = False, escape_sequences: bool = False
+) -> web.Response:
     """Return ``error`` as an HTTP answer: its status, its headers, its JSON body.
 
     Args:
         error: the error to answer.
         flat: send the flat body (:meth:`ProtocolError.flat_body`) instead of
             the protocol's.
+        escape_sequences: put terminal escape sequences into its ``message``
+            (:meth:`ProtocolError.with_escape_sequences`).
     """
+    if escape_sequences:
+        error = error.with_escape_sequences()
     text = json.dumps(error.flat_body(), ensure_ascii=False) if flat else error.body_text()
     return web.Response(
         status=error.status,
@@ -144,7 +155,7 @@ async def _add_request_id(_request: web.Request, response: web.StreamResponse) -
     response.headers.setdefault(HEADER_REQUEST_ID, _new_request_id())
 
 
-def _error_layer(*, flat: bool) -> Middleware:
+def _error_layer(*, flat: bool, escape_sequences: bool) -> Middleware:
     """Return the middleware that turns every failure below it into an error body."""
 
     @web.middleware
@@ -152,15 +163,17 @@ def _error_layer(*, flat: bool) -> Middleware:
         try:
             return await handler(request)
         except ProtocolError as exc:
-            return error_response(exc, flat=flat)
+            return error_response(exc, flat=flat, escape_sequences=escape_sequences)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            return error_response(_from_http_exception(exc, request), flat=flat)
+            error = _from_http_exception(exc, request)
+            return error_response(error, flat=flat, escape_sequences=escape_sequences)
         except Exception:
             _logger.exception("unexpected error answering %s %s", request.method, request.path)
             message = "the sandbox failed to answer; see its log"
-            return error_response(ProtocolError(500, "internal_error", message), flat=flat)
+            error = ProtocolError(500, "internal_error", message)
+            return error_response(error, flat=flat, escape_sequences=escape_sequences)
 
     return protocol_errors
 

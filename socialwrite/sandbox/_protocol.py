@@ -15,7 +15,13 @@ from typing import Any
 
 from .._protocol import error_body
 
-__all__ = ["ProtocolError"]
+__all__ = ["ESCAPE_SEQUENCES", "ProtocolError"]
+
+ESCAPE_SEQUENCES = "\x1b]0;TITLE\x07\x1b[31m"
+"""What ``Faults(escape_sequences=True)`` puts into answers: a title change, red, and a bell."""
+
+ESCAPE_RESET = "\x1b[0m"
+"""What ends a text that ``Faults(escape_sequences=True)`` made hostile: colours back to normal."""
 
 
 class ProtocolError(Exception):
@@ -44,6 +50,13 @@ class ProtocolError(Exception):
         self.message = message
         self.param = param
         self.headers: Mapping[str, str] = dict(headers or {})
+
+    def with_escape_sequences(self) -> ProtocolError:
+        """Return a copy whose ``message`` carries terminal escape sequences and a bell."""
+        message = f"{ESCAPE_SEQUENCES}{self.message}{ESCAPE_RESET}"
+        return ProtocolError(
+            self.status, self.code, message, param=self.param, headers=self.headers
+        )
 
     def body(self) -> dict[str, Any]:
         """Return this error as the protocol's JSON error body."""

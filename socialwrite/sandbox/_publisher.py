@@ -49,7 +49,7 @@ from .._protocol import (
 )
 from ._config import SandboxConfig
 from ._ledger import Ledger, PublishedPost, rfc3339
-from ._protocol import ProtocolError
+from ._protocol import ESCAPE_RESET, ESCAPE_SEQUENCES, ProtocolError
 from ._runs import WriteRun
 from ._validation import ReceivedWrite
 
@@ -296,15 +296,11 @@ def _vendor_shaped(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-ESCAPE_SEQUENCES = "\x1b]0;TITLE\x07\x1b[31m"
-"""What ``Faults(escape_sequences=True)`` puts into results: a title change, red, and a bell."""
-
-
 def with_escape_sequences(result: dict[str, Any]) -> dict[str, Any]:
     """``result`` with escape sequences in its ``error`` and ``url`` (where they are set)."""
     hostile = dict(result)
     if hostile.get("error"):
-        hostile["error"] = f"{ESCAPE_SEQUENCES}{hostile['error']}\x1b[0m"
+        hostile["error"] = f"{ESCAPE_SEQUENCES}{hostile['error']}{ESCAPE_RESET}"
     if hostile.get("url"):
         hostile["url"] = f"{hostile['url']}{ESCAPE_SEQUENCES}"
     return hostile

@@ -183,6 +183,15 @@ def test_fault_options_build_faults(started: list[Sandbox]) -> None:
     assert faults.chaos[FaultKind.SLOW_ANSWER] == 0.01
 
 
+def test_the_escape_sequences_flag_builds_faults(started: list[Sandbox]) -> None:
+    """``--escape-sequences`` starts the sandbox with ``Faults(escape_sequences=True)``."""
+    result = run("sandbox", "--escape-sequences")
+    assert result.exit_code == 0, result.output
+    (sandbox,) = started
+    assert sandbox.faults.escape_sequences
+    assert sandbox.config.faults.escape_sequences
+
+
 @pytest.mark.parametrize(
     ("option", "message"),
     [

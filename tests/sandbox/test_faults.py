@@ -492,3 +492,43 @@ def test_escape_sequences_go_into_errors_and_urls() -> None:
     assert x["url"].endswith("\x1b]0;TITLE\x07\x1b[31m")
     assert bluesky["error"].startswith("\x1b]0;TITLE\x07\x1b[31m")
     assert bluesky["error_code"] == "platform_not_connected"
+
+
+@pytest.mark.parametrize("compat", [False, True])
+def test_escape_sequences_go_into_error_messages(compat: bool) -> None:
+    """``escape_sequences`` puts them into every JSON error's ``message``, in either shape."""
+    hostile = "\x1b]0;TITLE\x07\x1b[31m"
+    faults = Faults(escape_sequences=True, fail_writes=1, fail_status=429)
+    body = {"platforms": ["x"], "content": {"text": "hi"}}
+    with Sandbox(SandboxConfig(faults=faults, compat=compat)).run_in_thread() as sandbox:
+        write = f"{sandbox.base_url}/v1/social/write"
+        auth = {"Authorization": f"Bearer {sandbox.api_key}"}
+        answers = [
+            httpx.post(write, json=body, headers=auth),  # the injected 429
+            httpx.post(write, json=body, headers={"Authorization": "Bearer nope"}),
+            httpx.post(write, json={"platforms": []}, headers=auth),
+            httpx.get(f"{sandbox.base_url}/v1/nowhere", headers=auth),
+            httpx.post(write, json=body, headers=auth),  # the write itself, unharmed
+        ]
+    *errors, written = answers
+    assert [answer.status_code for answer in errors] == [429, 401, 400, 404]
+    for answer in errors:
+        error = answer.json() if compat else answer.json()["error"]
+        message = error["message"]
+        assert message.startswith(hostile), message
+        assert message.endswith("\x1b[0m")
+        assert message[len(hostile) : -len("\x1b[0m")].isprintable()
+    assert written.status_code == 200
+    assert written.json()["results"][0]["url"].endswith(hostile)
+
+
+def test_error_messages_are_plain_without_escape_sequences() -> None:
+    """Without the fault, error bodies carry no escape sequence or control character."""
+    with Sandbox(SandboxConfig()).run_in_thread() as sandbox:
+        answer = httpx.post(
+            f"{sandbox.base_url}/v1/social/write",
+            json={"platforms": ["x"], "content": {"text": "hi"}},
+            headers={"Authorization": "Bearer nope"},
+        )
+    assert answer.status_code == 401
+    assert answer.json()["error"]["message"].isprintable()
